@@ -1,0 +1,41 @@
+# Two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: install install-test run test css migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(STAMP)
+
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
+
+install: $(STAMP)
+
+install-test: $(TEST_STAMP)
+
+run: install
+	$(BIN)/python manage.py run
+
+migrate: install
+	$(BIN)/python manage.py migrate
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Rebuild static/css/*.css from the templates (needs Node; the built CSS is committed).
+css:
+	npm ci --no-audit --no-fund
+	npm run build:css
+
+clean:
+	rm -rf $(VENV) .run staticfiles

@@ -1,0 +1,255 @@
+"""The one place that writes conversations and messages, broadcasts on commit and enqueues."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.conversations import events
+from helpdesk.conversations.models import Contact, Conversation, Message, Visitor, hash_token
+
+PREVIEW_LENGTH = 160
+
+
+class IdentityRefused(Exception):
+    """The host page's identity hash does not match."""
+
+
+def _preview(body: str) -> str:
+    flat = " ".join(body.split())
+    return flat if len(flat) <= PREVIEW_LENGTH else flat[: PREVIEW_LENGTH - 1] + "…"
+
+
+# ---------------------------------------------------------------- visitors
+
+
+def start_visitor(workspace: Workspace, *, page_url: str = "") -> tuple[Visitor, str]:
+    """A new anonymous visitor and contact. Returns the visitor and its raw token (shown once)."""
+    raw = "vt_" + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        contact = Contact.objects.create(workspace=workspace, last_page_url=page_url, last_seen_at=timezone.now())
+        visitor = Visitor.objects.create(workspace=workspace, contact=contact, token_hash=hash_token(raw))
+    return visitor, raw
+
+
+def visitor_for_token(workspace: Workspace, raw: str | None) -> Visitor | None:
+    if not raw or len(raw) > 100:
+        return None
+    return (
+        Visitor.objects.select_related("contact")
+        .filter(workspace=workspace, token_hash=hash_token(raw))
+        .first()
+    )
+
+
+def identity_hash(workspace: Workspace, external_id: str) -> str:
+    return hmac.new(workspace.identity_secret.encode(), external_id.encode(), hashlib.sha256).hexdigest()
+
+
+def identify(
+    visitor: Visitor,
+    *,
+    name: str = "",
+    email: str = "",
+    external_id: str = "",
+    user_hash: str = "",
+    traits: dict | None = None,
+) -> Contact:
+    """Attach what the host page knows about the visitor.
+
+    With an external id and a matching HMAC the visitor is linked to that verified contact
+    (its conversations move along). A wrong hash raises IdentityRefused and changes nothing.
+    """
+    workspace = visitor.workspace
+    if user_hash or external_id:
+        if not (external_id and user_hash) or not hmac.compare_digest(identity_hash(workspace, external_id), user_hash):
+            raise IdentityRefused("identity verification failed")
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=visitor.contact_id)
+        if external_id:
+            verified, _ = Contact.objects.get_or_create(
+                workspace=workspace, external_id=external_id, verified=True
+            )
+            if verified.pk != contact.pk:
+                Conversation.objects.filter(contact=contact).update(contact=verified)
+                visitor.contact = verified
+                visitor.save(update_fields=["contact"])
+                contact = verified
+        if name:
+            contact.name = name[:200]
+        if email:
+            contact.email = email[:254]
+        if traits:
+            contact.traits = {**contact.traits, **traits}
+        contact.save()
+    return contact
+
+
+# ---------------------------------------------------------------- messages
+
+
+def current_conversation(contact: Contact) -> Conversation | None:
+    return contact.conversations.order_by("-created_at", "-id").first()
+
+
+def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None = None, page_url: str = "") -> Message:
+    """Save the customer's message first, then tell everyone. Idempotent on `client_id`."""
+    now = timezone.now()
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=visitor.contact_id)
+        conversation = current_conversation(contact)
+        if client_id and conversation is not None:
+            existing = conversation.messages.filter(client_id=client_id).first()
+            if existing is not None:
+                return existing
+        created = conversation is None
+        if created:
+            conversation = Conversation.objects.create(
+                workspace_id=contact.workspace_id, contact=contact, page_url=page_url, last_message_at=now
+            )
+        message = Message.objects.create(
+            workspace_id=contact.workspace_id,
+            conversation=conversation,
+            author_kind=Message.Author.CUSTOMER,
+            body=body,
+            client_id=client_id or None,
+            created_at=now,
+        )
+        conversation.last_message_at = now
+        conversation.last_customer_message_at = now
+        conversation.last_message_preview = _preview(body)
+        fields = ["last_message_at", "last_customer_message_at", "last_message_preview"]
+        if conversation.status == Conversation.Status.RESOLVED:
+            conversation.status = Conversation.Status.OPEN
+            conversation.resolved_at = None
+            conversation.ai_resolved = False
+            fields += ["status", "resolved_at", "ai_resolved"]
+        if page_url and not conversation.page_url:
+            conversation.page_url = page_url
+            fields.append("page_url")
+        conversation.save(update_fields=fields)
+        contact.last_seen_at = now
+        if page_url:
+            contact.last_page_url = page_url
+        contact.save(update_fields=["last_seen_at", "last_page_url"])
+        message.conversation = conversation
+        events.message_created(message, notify=True)
+    return message
+
+
+def post_agent_reply(conversation: Conversation, agent: User, body: str, *, private: bool = False) -> Message:
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        message = Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            author_kind=Message.Author.AGENT,
+            author=agent,
+            body=body,
+            private=private,
+            created_at=now,
+        )
+        fields = ["agent_last_seen_at"]
+        conversation.agent_last_seen_at = now
+        if not private:
+            conversation.last_message_at = now
+            conversation.last_message_preview = _preview(body)
+            fields += ["last_message_at", "last_message_preview"]
+            if conversation.first_response_at is None:
+                conversation.first_response_at = now
+                fields.append("first_response_at")
+            if conversation.status == Conversation.Status.NEW:
+                conversation.status = Conversation.Status.OPEN
+                fields.append("status")
+            if conversation.assignee_id is None:
+                conversation.assignee = agent
+                fields.append("assignee")
+        conversation.save(update_fields=fields)
+        message.conversation = conversation
+        events.message_created(message)
+        if "status" in fields or "assignee" in fields:
+            events.conversation_changed(conversation)
+    return message
+
+
+def _system_note(conversation: Conversation, text: str) -> Message:
+    message = Message.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        author_kind=Message.Author.SYSTEM,
+        body=text,
+        private=True,
+    )
+    message.conversation = conversation
+    events.message_created(message)
+    return message
+
+
+def set_status(conversation: Conversation, agent: User, status: str) -> Conversation:
+    if status not in Conversation.Status.values:
+        raise ValueError(f"unknown status {status!r}")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        if conversation.status == status:
+            return conversation
+        conversation.status = status
+        fields = ["status"]
+        if status == Conversation.Status.RESOLVED:
+            conversation.resolved_at = timezone.now()
+            conversation.ai_resolved = not conversation.messages.filter(
+                author_kind=Message.Author.AGENT, private=False
+            ).exists()
+            fields += ["resolved_at", "ai_resolved"]
+        else:
+            conversation.resolved_at = None
+            fields.append("resolved_at")
+        conversation.save(update_fields=fields)
+        _system_note(conversation, f"{agent.display_name} set the status to {conversation.get_status_display().lower()}")
+        events.conversation_changed(conversation)
+    return conversation
+
+
+def set_priority(conversation: Conversation, agent: User, priority: int) -> Conversation:
+    if priority not in Conversation.Priority.values:
+        raise ValueError(f"unknown priority {priority!r}")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        if conversation.priority == priority:
+            return conversation
+        conversation.priority = priority
+        conversation.save(update_fields=["priority"])
+        _system_note(conversation, f"{agent.display_name} set the priority to {conversation.get_priority_display().lower()}")
+        events.conversation_changed(conversation)
+    return conversation
+
+
+def assign(conversation: Conversation, agent: User, assignee: User | None) -> Conversation:
+    if assignee is not None and not Membership.objects.filter(
+        user=assignee, workspace_id=conversation.workspace_id, is_active=True
+    ).exists():
+        raise ValueError("the assignee is not an agent of this workspace")
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        if conversation.assignee_id == (assignee.pk if assignee else None):
+            return conversation
+        conversation.assignee = assignee
+        conversation.save(update_fields=["assignee"])
+        if assignee is None:
+            text = f"{agent.display_name} unassigned the conversation"
+        elif assignee.pk == agent.pk:
+            text = f"{agent.display_name} took the conversation"
+        else:
+            text = f"{agent.display_name} assigned the conversation to {assignee.display_name}"
+        _system_note(conversation, text)
+        events.conversation_changed(conversation)
+    return conversation
+
+
+def mark_seen_by_agent(conversation: Conversation) -> None:
+    Conversation.objects.filter(pk=conversation.pk).update(agent_last_seen_at=timezone.now())

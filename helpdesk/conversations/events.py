@@ -1,0 +1,29 @@
+"""What each change pushes, to whom. Called by actions inside their transaction."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from helpdesk.conversations.models import Conversation, Message
+from helpdesk.realtime import broadcast, groups
+
+
+def message_created(message: Message, *, notify: bool = False) -> None:
+    conversation = message.conversation
+    inbox_html = render_to_string(
+        "inbox/conversation.html#message-oob", {"message": message, "conversation": conversation}
+    ) + render_to_string("inbox/index.html#row-oob", {"c": conversation, "notify": notify and message})
+    broadcast.on_commit(groups.agents(conversation.workspace_id), inbox_html)
+    if message.is_public:
+        widget_html = render_to_string("widget/chat.html#message-oob", {"message": message})
+        broadcast.on_commit(groups.contact(conversation.contact_id), widget_html)
+
+
+def conversation_changed(conversation: Conversation) -> None:
+    """Status, priority or assignee changed: the row and the open header on every inbox."""
+    html = render_to_string("inbox/index.html#row-oob", {"c": conversation}) + render_to_string(
+        "inbox/conversation.html#controls-oob", {"conversation": conversation}
+    )
+    broadcast.on_commit(groups.agents(conversation.workspace_id), html)
+    widget_html = render_to_string("widget/chat.html#status-oob", {"conversation": conversation})
+    broadcast.on_commit(groups.contact(conversation.contact_id), widget_html)

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.utils import timezone
+
+from helpdesk.accounts.models import Workspace
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class Contact(models.Model):
+    """A customer: anonymous until identified, verified when the host page proves who it is."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    verified = models.BooleanField(default=False)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    traits = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_page_url = models.URLField(max_length=2000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=models.Q(verified=True),
+                name="contact_unique_verified_external_id",
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "email"])]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email or f"Visitor #{self.pk}"
+
+
+class Visitor(models.Model):
+    """One browser that opened the widget. Known to the server only by the hash of its token."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="visitors")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="visitors")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Visitor {self.pk} of {self.contact}"
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        ON_HOLD = "on_hold", "On hold"
+        RESOLVED = "resolved", "Resolved"
+
+    class Priority(models.IntegerChoices):
+        NONE = 0, "None"
+        LOW = 1, "Low"
+        MEDIUM = 2, "Medium"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    class Channel(models.TextChoices):
+        WIDGET = "widget", "Chat widget"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.WIDGET)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="conversations")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations"
+    )
+    ai_resolved = models.BooleanField(default=False)
+    ai_paused = models.BooleanField(default=False, help_text="The AI stays quiet until an agent hands the conversation back.")
+    escalation_reason = models.CharField(max_length=200, blank=True)
+    page_url = models.URLField(max_length=2000, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(default=timezone.now)
+    last_customer_message_at = models.DateTimeField(null=True, blank=True)
+    agent_last_seen_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_message_preview = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        indexes = [
+            # the inbox: newest activity first, keyset on (last_message_at, id)
+            models.Index(fields=["workspace", "-last_message_at", "-id"], name="conv_inbox_all"),
+            models.Index(fields=["workspace", "status", "-last_message_at", "-id"], name="conv_inbox_status"),
+            models.Index(fields=["workspace", "assignee", "-last_message_at", "-id"], name="conv_inbox_assignee"),
+            models.Index(fields=["contact", "-created_at"], name="conv_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.contact}"
+
+    @property
+    def is_unread(self) -> bool:
+        if self.last_customer_message_at is None:
+            return False
+        return self.agent_last_seen_at is None or self.last_customer_message_at > self.agent_last_seen_at
+
+
+class Message(models.Model):
+    """One message in a conversation. Immutable once written."""
+
+    class Author(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        AGENT = "agent", "Agent"
+        AI = "ai", "AI"
+        SYSTEM = "system", "System"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    author_kind = models.CharField(max_length=10, choices=Author.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    private = models.BooleanField(default=False)
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    sources = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    search = models.GeneratedField(
+        expression=SearchVector("body", config="simple"), output_field=SearchVectorField(), db_persist=True
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "client_id"], name="message_unique_client_id"),
+        ]
+        indexes = [
+            models.Index(fields=["conversation", "id"], name="msg_thread"),
+            GinIndex(fields=["search"], name="msg_search"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author_kind}: {self.body[:40]}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValueError("Messages are immutable once written")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_public(self) -> bool:
+        return not self.private
+
+    @property
+    def from_customer(self) -> bool:
+        return self.author_kind == self.Author.CUSTOMER

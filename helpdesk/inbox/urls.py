@@ -1,0 +1,16 @@
+from django.urls import path
+
+from helpdesk.inbox import views
+
+app_name = "inbox"
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("c/<int:pk>/", views.conversation, name="conversation"),
+    path("c/<int:pk>/thread", views.thread, name="thread"),
+    path("c/<int:pk>/reply", views.reply, name="reply"),
+    path("c/<int:pk>/status", views.set_status, name="status"),
+    path("c/<int:pk>/priority", views.set_priority, name="priority"),
+    path("c/<int:pk>/assign", views.assign, name="assign"),
+    path("presence", views.set_presence, name="presence"),
+    path("notifications", views.set_notifications, name="notifications"),
+]

@@ -1,0 +1,199 @@
+"""The agent inbox. Every view checks access first; writes are POST and go through actions."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.accounts import access, presence
+from helpdesk.accounts.models import Membership, User
+from helpdesk.conversations import actions
+from helpdesk.conversations.access import conversation_for_agent
+from helpdesk.conversations.models import Conversation
+from helpdesk.inbox import queries
+
+THREAD_LIMIT = 200
+NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
+
+
+def _page_context(request: HttpRequest, membership: Membership) -> dict:
+    filters = queries.Filters.from_query(request.GET)
+    rows, next_cursor = queries.page(membership, filters, request.GET.get("before", ""))
+    return {
+        "membership": membership,
+        "me": request.user,
+        "filters": filters,
+        "rows": rows,
+        "next_cursor": next_cursor,
+        "team": presence.team(membership.workspace),
+        "online": presence.is_online(membership),
+        "nav_statuses": NAV_STATUSES,
+        "priority_choices": Conversation.Priority.choices,
+    }
+
+
+def _conversation_context(membership: Membership, conversation: Conversation) -> dict:
+    messages = list(conversation.messages.select_related("author").order_by("-id")[:THREAD_LIMIT])[::-1]
+    previous = (
+        conversation.contact.conversations.exclude(pk=conversation.pk).order_by("-created_at")[:10]
+    )
+    return {
+        "conversation": conversation,
+        "messages": messages,
+        "previous": previous,
+        "agents": User.objects.filter(memberships__workspace_id=membership.workspace_id, memberships__is_active=True).order_by("email"),
+        "status_choices": Conversation.Status.choices,
+        "priority_choices": Conversation.Priority.choices,
+    }
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    membership = access.agent(request)
+    context = _page_context(request, membership)
+    template = "inbox/index.html"
+    if request.htmx and request.htmx.target == "conversation-list":
+        template += "#list"
+    elif request.htmx and request.GET.get("before"):
+        template += "#rows"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    was_unread = conv.is_unread
+    actions.mark_seen_by_agent(conv)
+    conv.refresh_from_db(fields=["agent_last_seen_at"])
+    context = _conversation_context(membership, conv)
+    if request.htmx and not request.htmx.history_restore_request:
+        html = render_to_string("inbox/conversation.html#pane", context, request=request)
+        if was_unread:
+            html += render_to_string("inbox/index.html#row-oob", {"c": conv})
+        return HttpResponse(html)
+    context.update(_page_context(request, membership))
+    return render(request, "inbox/index.html", context)
+
+
+@login_required
+@require_GET
+def thread(request: HttpRequest, pk: int) -> HttpResponse:
+    """Messages after a cursor, as fragments: the inbox's catch-up after a reconnect."""
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        return HttpResponseBadRequest("Bad cursor")
+    messages = conv.messages.filter(id__gt=after).select_related("author").order_by("id")[:500]
+    html = "".join(
+        render_to_string("inbox/conversation.html#message-oob", {"message": m, "conversation": conv}) for m in messages
+    )
+    return HttpResponse(html)
+
+
+@login_required
+@require_POST
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    body = (request.POST.get("body") or "").strip()
+    private = request.POST.get("private") == "1"
+    error = ""
+    if not body:
+        error = "Write a message first."
+    elif len(body) > 20000:
+        error = "That message is too long (the limit is 20000 characters)."
+    context = {"conversation": conv, "error": error, "private": private}
+    if error:
+        context["body"] = body
+        response = render(request, "inbox/conversation.html#composer", context, status=422)
+        return response
+    message = actions.post_agent_reply(conv, request.user, body, private=private)
+    html = render_to_string("inbox/conversation.html#composer", context, request=request)
+    html += render_to_string("inbox/conversation.html#message-oob", {"message": message, "conversation": conv})
+    return HttpResponse(html)
+
+
+def _controls(request: HttpRequest, conv: Conversation) -> HttpResponse:
+    conv.refresh_from_db()
+    membership = access.agent(request)
+    return render(request, "inbox/conversation.html#controls", _conversation_context(membership, conv))
+
+
+@login_required
+@require_POST
+def set_status(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    status = request.POST.get("status", "")
+    if status not in Conversation.Status.values:
+        return HttpResponseBadRequest("Unknown status")
+    actions.set_status(conv, request.user, status)
+    return _controls(request, conv)
+
+
+@login_required
+@require_POST
+def set_priority(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    try:
+        priority = int(request.POST.get("priority", ""))
+    except ValueError:
+        return HttpResponseBadRequest("Unknown priority")
+    if priority not in Conversation.Priority.values:
+        return HttpResponseBadRequest("Unknown priority")
+    actions.set_priority(conv, request.user, priority)
+    return _controls(request, conv)
+
+
+@login_required
+@require_POST
+def assign(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    raw = request.POST.get("assignee", "")
+    assignee = None
+    if raw:
+        try:
+            assignee = (
+                User.objects.filter(pk=int(raw), memberships__workspace_id=membership.workspace_id, memberships__is_active=True)
+                .first()
+            )
+        except ValueError:
+            assignee = None
+        if assignee is None:
+            return HttpResponseBadRequest("Unknown agent")
+    actions.assign(conv, request.user, assignee)
+    return _controls(request, conv)
+
+
+@login_required
+@require_POST
+def set_presence(request: HttpRequest) -> HttpResponse:
+    membership = access.agent(request)
+    availability = request.POST.get("availability", "")
+    if availability not in Membership.Availability.values:
+        return HttpResponseBadRequest("Unknown availability")
+    presence.set_availability(membership, availability)
+    return render(
+        request,
+        "inbox/index.html#presence",
+        {"membership": membership, "online": presence.is_online(membership), "team": presence.team(membership.workspace)},
+    )
+
+
+@login_required
+@require_POST
+def set_notifications(request: HttpRequest) -> HttpResponse:
+    access.agent(request)
+    request.user.notifications_enabled = request.POST.get("enabled") == "1"
+    request.user.save(update_fields=["notifications_enabled"])
+    return render(request, "inbox/index.html#notifications", {"me": request.user})

@@ -1,0 +1,12 @@
+from django.core.management.base import BaseCommand
+
+from helpdesk.ops import demo
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace and its owner (idempotent)."
+
+    def handle(self, *args, **options):
+        workspace, email, password = demo.seed()
+        self.stdout.write(f"Workspace: {workspace.name} (widget token {workspace.public_token})")
+        self.stdout.write(f"Login:     {email} / {password}")

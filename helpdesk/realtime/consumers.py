@@ -1,0 +1,135 @@
+"""Websocket consumers: authorize in connect, join the narrowest groups, forward pushes.
+
+Frames from clients are small JSON objects with a "type":
+  resume  {"after": <message id>}   replay everything after the client's cursor
+  typing  {}                        (the inbox adds "conversation": <id>)
+  ping    {}                        presence heartbeat (inbox)
+Anything else, malformed JSON, or an oversized frame closes the socket.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from helpdesk.realtime import groups, live
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME = 4096
+CLOSE_FORBIDDEN = 4003
+CLOSE_BAD_FRAME = 4400
+CLOSE_TOO_BIG = 1009
+
+
+class _Base(AsyncWebsocketConsumer):
+    joined: list[str]
+
+    async def join(self, *names: str) -> None:
+        self.joined = list(names)
+        for name in names:
+            await self.channel_layer.group_add(name, self.channel_name)
+
+    async def disconnect(self, code):
+        for name in getattr(self, "joined", []):
+            await self.channel_layer.group_discard(name, self.channel_name)
+
+    async def push(self, event):
+        await self.send(text_data=event["html"])
+
+    async def close_socket(self, event):
+        await self.close(code=event.get("code", 4001))
+
+    def parse(self, text_data: str | None) -> dict | None:
+        if text_data is None or len(text_data) > MAX_FRAME:
+            return None
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            return None
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            return None
+        return frame
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if bytes_data is not None or (text_data is not None and len(text_data) > MAX_FRAME):
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        frame = self.parse(text_data)
+        handler = getattr(self, f"on_{frame['type']}", None) if frame else None
+        if handler is None:
+            await self.close(code=CLOSE_BAD_FRAME)
+            return
+        try:
+            await handler(frame)
+        except (TypeError, ValueError):
+            await self.close(code=CLOSE_BAD_FRAME)
+
+
+def _cursor(frame: dict) -> int:
+    after = frame.get("after", 0)
+    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+        raise ValueError("bad cursor")
+    return after
+
+
+class WidgetConsumer(_Base):
+    """A visitor's widget: their own conversations' public messages, typing, availability."""
+
+    async def connect(self):
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        token = (query.get("token") or [""])[0]
+        visitor_token = (query.get("visitor") or [""])[0]
+        visitor = await database_sync_to_async(live.widget_visitor)(token, visitor_token)
+        if visitor is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.visitor = visitor
+        await self.join(groups.contact(visitor.contact_id), groups.widget(visitor.workspace_id))
+        await self.accept()
+
+    async def on_resume(self, frame):
+        html = await database_sync_to_async(live.widget_replay)(self.visitor, _cursor(frame))
+        if html:
+            await self.send(text_data=html)
+
+    async def on_typing(self, frame):
+        await database_sync_to_async(live.visitor_typing)(self.visitor)
+
+    async def on_ping(self, frame):
+        return None
+
+
+class InboxConsumer(_Base):
+    """An agent's inbox: everything of their workspace, nothing of any other."""
+
+    async def connect(self):
+        membership = await database_sync_to_async(live.inbox_membership)(self.scope.get("user"))
+        if membership is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.membership = membership
+        await self.join(groups.agents(membership.workspace_id))
+        await self.accept()
+        await database_sync_to_async(live.agent_seen)(membership)
+
+    async def on_resume(self, frame):
+        conversation_id = frame.get("conversation")
+        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+            raise ValueError("bad conversation")
+        html = await database_sync_to_async(live.inbox_replay)(self.membership, conversation_id, _cursor(frame))
+        if html:
+            await self.send(text_data=html)
+
+    async def on_typing(self, frame):
+        conversation_id = frame.get("conversation")
+        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
+            raise ValueError("bad conversation")
+        await database_sync_to_async(live.agent_typing)(self.membership, conversation_id)
+
+    async def on_ping(self, frame):
+        await database_sync_to_async(live.agent_seen)(self.membership)

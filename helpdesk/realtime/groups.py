@@ -1,0 +1,16 @@
+"""Channel-layer group names. Each names exactly who receives: too wide a group is a leak."""
+
+
+def agents(workspace_id: int) -> str:
+    """Every inbox socket of a workspace's agents: rows, threads, notes, typing, presence."""
+    return f"agents.{workspace_id}"
+
+
+def contact(contact_id: int) -> str:
+    """The widget sockets of one contact: public messages and typing of their conversations."""
+    return f"contact.{contact_id}"
+
+
+def widget(workspace_id: int) -> str:
+    """Every widget socket of a workspace: availability, token regeneration."""
+    return f"widget.{workspace_id}"

@@ -1,0 +1,71 @@
+"""The synchronous halves of the consumers: look-ups, replays and typing, all access-checked."""
+
+from __future__ import annotations
+
+from django.template.loader import render_to_string
+
+from helpdesk.accounts import access, presence
+from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.conversations import actions
+from helpdesk.conversations.models import Conversation, Message, Visitor
+from helpdesk.realtime import broadcast, groups
+
+REPLAY_LIMIT = 500
+
+
+def widget_visitor(token: str, visitor_token: str) -> Visitor | None:
+    if not token or len(token) > 100:
+        return None
+    workspace = Workspace.objects.filter(public_token=token, widget_enabled=True).first()
+    if workspace is None:
+        return None
+    return actions.visitor_for_token(workspace, visitor_token)
+
+
+def widget_replay(visitor: Visitor, after: int) -> str:
+    """Public messages of the visitor's conversations after the cursor, oldest first."""
+    messages = list(
+        Message.objects.filter(conversation__contact_id=visitor.contact_id, private=False, id__gt=after)
+        .select_related("author")
+        .order_by("id")[:REPLAY_LIMIT]
+    )
+    return "".join(render_to_string("widget/chat.html#message-oob", {"message": m}) for m in messages)
+
+
+def visitor_typing(visitor: Visitor) -> None:
+    conversation = actions.current_conversation(visitor.contact)
+    if conversation is None:
+        return
+    html = render_to_string("inbox/conversation.html#typing-oob", {"conversation": conversation, "who": visitor.contact.display_name})
+    broadcast.send(groups.agents(visitor.workspace_id), html)
+
+
+def inbox_membership(user) -> Membership | None:
+    return access.membership_for_user(user)
+
+
+def _conversation(membership: Membership, conversation_id: int) -> Conversation | None:
+    return Conversation.objects.filter(pk=conversation_id, workspace_id=membership.workspace_id).first()
+
+
+def inbox_replay(membership: Membership, conversation_id: int, after: int) -> str:
+    conversation = _conversation(membership, conversation_id)
+    if conversation is None:
+        return ""
+    messages = list(conversation.messages.filter(id__gt=after).select_related("author").order_by("id")[:REPLAY_LIMIT])
+    return "".join(
+        render_to_string("inbox/conversation.html#message-oob", {"message": m, "conversation": conversation})
+        for m in messages
+    )
+
+
+def agent_typing(membership: Membership, conversation_id: int) -> None:
+    conversation = _conversation(membership, conversation_id)
+    if conversation is None:
+        return
+    html = render_to_string("widget/chat.html#typing-oob", {"who": membership.user.display_name})
+    broadcast.send(groups.contact(conversation.contact_id), html)
+
+
+def agent_seen(membership: Membership) -> None:
+    presence.touch(membership)

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from helpdesk.widget import views
+
+app_name = "widget"
+urlpatterns = [
+    path("chat", views.chat, name="chat"),
+    path("chat/api/visitor", views.start, name="start"),
+    path("chat/api/thread", views.thread, name="thread"),
+    path("chat/api/messages", views.send_message, name="send"),
+    path("chat/api/identify", views.identify, name="identify"),
+    path("embed.js", views.embed_js, name="embed"),
+]

@@ -1,0 +1,198 @@
+"""The public side: the loader script, the /chat page in the iframe, and its small API.
+
+The widget runs in a third-party iframe, where cookies are unreliable, so it carries its
+identity in headers: X-Widget-Token (the workspace's public token) and X-Visitor-Token (the
+visitor's secret, issued by /chat/api/visitor and kept in the iframe's storage). No ambient
+credential is involved, so these endpoints need no CSRF token.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.views.decorators.cache import cache_control
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from helpdesk.accounts import presence
+from helpdesk.accounts.models import Workspace
+from helpdesk.conversations import actions
+from helpdesk.conversations.models import Message, Visitor
+from helpdesk.lib import ratelimit
+from helpdesk.lib.security import policy
+from helpdesk.widget import options as widget_options
+
+EMBED_JS = Path(settings.BASE_DIR) / "embed" / "embed.js"
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@cache
+def _embed_bytes(mtime: float) -> tuple[bytes, bytes]:
+    raw = EMBED_JS.read_bytes()
+    return raw, gzip.compress(raw, 9)
+
+
+@require_GET
+@cache_control(public=True, max_age=300)
+def embed_js(request: HttpRequest) -> HttpResponse:
+    raw, packed = _embed_bytes(EMBED_JS.stat().st_mtime)
+    gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+    response = HttpResponse(packed if gzipped else raw, content_type="text/javascript; charset=utf-8")
+    if gzipped:
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _workspace(token: str | None) -> Workspace | None:
+    if not token or len(token) > 100:
+        return None
+    return Workspace.objects.filter(public_token=token, widget_enabled=True).first()
+
+
+@xframe_options_exempt
+@require_GET
+def chat(request: HttpRequest) -> HttpResponse:
+    workspace = _workspace(request.GET.get("token"))
+    if workspace is None:
+        return render(request, "widget/unavailable.html", status=404)
+    parent = widget_options.parent_origin(workspace, request.GET.get("parentOrigin", ""))
+    if request.GET.get("parentOrigin") and parent is None:
+        response = render(request, "widget/unavailable.html", status=403)
+    else:
+        context = {
+            "workspace": workspace,
+            "options": widget_options.resolve(workspace, request.GET),
+            "parent_origin": parent or "",
+            "online": presence.workspace_online(workspace.pk),
+            "max_length": settings.WIDGET_MESSAGE_MAX_LENGTH,
+            "poll_seconds": settings.WIDGET_POLL_SECONDS,
+        }
+        response = render(request, "widget/chat.html", context)
+    response["Content-Security-Policy"] = policy(widget_options.frame_ancestors(workspace))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _visitor(request: HttpRequest) -> tuple[Workspace | None, Visitor | None]:
+    workspace = _workspace(request.headers.get("X-Widget-Token"))
+    if workspace is None:
+        return None, None
+    return workspace, actions.visitor_for_token(workspace, request.headers.get("X-Visitor-Token"))
+
+
+def _ip_limited(request: HttpRequest) -> bool:
+    return not ratelimit.hit("widget-ip", ratelimit.client_ip(request), settings.WIDGET_RATE_LIMIT_PER_IP)
+
+
+@csrf_exempt
+@require_POST
+def start(request: HttpRequest) -> JsonResponse:
+    """Issue a visitor token for a new browser."""
+    workspace = _workspace(request.headers.get("X-Widget-Token"))
+    if workspace is None:
+        return _error("This chat is not available.", 404)
+    if _ip_limited(request):
+        return _error("Too many requests. Please wait a minute and try again.", 429)
+    _visitor_row, raw = actions.start_visitor(workspace, page_url=_page_url(request.POST.get("page_url", "")))
+    return JsonResponse({"visitor": raw}, status=201)
+
+
+def _page_url(raw: str) -> str:
+    raw = (raw or "").strip()
+    return raw if raw.startswith(("http://", "https://")) and len(raw) <= 2000 else ""
+
+
+@require_GET
+def thread(request: HttpRequest) -> HttpResponse:
+    """The visitor's messages after a cursor, as fragments (initial load and polling fallback)."""
+    workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor.", 403)
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        return _error("Bad cursor.", 400)
+    messages = list(
+        Message.objects.filter(conversation__contact_id=visitor.contact_id, private=False, id__gt=after)
+        .select_related("author")
+        .order_by("id")[:500]
+    )
+    html = "".join(render_to_string("widget/chat.html#message-oob", {"message": m}) for m in messages)
+    html += render_to_string(
+        "widget/chat.html#availability-oob", {"online": presence.workspace_online(workspace.pk)}
+    )
+    response = HttpResponse(html)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@csrf_exempt
+@require_POST
+def send_message(request: HttpRequest) -> HttpResponse:
+    workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor. Reload the chat to start again.", 403)
+    body = (request.POST.get("body") or "").strip()
+    if not body:
+        return _error("Type a message first.", 400)
+    if len(body) > settings.WIDGET_MESSAGE_MAX_LENGTH:
+        return _error(f"That message is too long (the limit is {settings.WIDGET_MESSAGE_MAX_LENGTH} characters).", 413)
+    client_id = request.POST.get("client_id") or ""
+    if client_id:
+        try:
+            client_id = str(uuid.UUID(client_id))
+        except ValueError:
+            return _error("Bad message id.", 400)
+    if _ip_limited(request) or not ratelimit.hit(
+        "widget-visitor", str(visitor.pk), settings.WIDGET_RATE_LIMIT_PER_VISITOR
+    ):
+        return _error("You're sending messages too quickly. Please wait a minute.", 429)
+    message = actions.post_customer_message(
+        visitor, body, client_id=client_id or None, page_url=_page_url(request.POST.get("page_url", ""))
+    )
+    return HttpResponse(render_to_string("widget/chat.html#message", {"message": message}), status=201)
+
+
+@csrf_exempt
+@require_POST
+def identify(request: HttpRequest) -> JsonResponse:
+    workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor.", 403)
+    if _ip_limited(request):
+        return _error("Too many requests. Please wait a minute and try again.", 429)
+    try:
+        data = json.loads(request.body or b"{}")
+    except ValueError:
+        return _error("The body must be JSON.", 400)
+    if not isinstance(data, dict):
+        return _error("The body must be a JSON object.", 400)
+    fields = {}
+    for key, limit in (("name", 200), ("email", 254), ("external_id", 255), ("user_hash", 128)):
+        value = data.get(key, "")
+        if not isinstance(value, str) or len(value) > limit:
+            return _error(f"{key} must be a string of at most {limit} characters.", 400)
+        fields[key] = value.strip()
+    traits = data.get("traits") or {}
+    if not isinstance(traits, dict) or len(json.dumps(traits)) > 4096:
+        return _error("traits must be a JSON object of at most 4 KB.", 400)
+    before = visitor.contact_id
+    try:
+        contact = actions.identify(visitor, traits=traits, **fields)
+    except actions.IdentityRefused:
+        return _error("Identity verification failed.", 403)
+    return JsonResponse({"ok": True, "verified": contact.verified, "changed": contact.pk != before})

@@ -1,0 +1,81 @@
+/* Live updates shared by the widget and the inbox.
+ *
+ * Pushed fragments are htmx out-of-band swaps. Before htmx inserts one, this hook makes
+ * the insert idempotent and ordered, so that a fragment that arrives twice (the HTTP
+ * response and the websocket push, or a replay after a reconnect) is shown once, in order:
+ *  - [data-seq] elements (messages) replace an element with the same id, or are inserted
+ *    before the first sibling with a higher sequence number; a pending bubble with the
+ *    same data-client-id is removed;
+ *  - [data-row] elements (inbox rows) replace any row with the same id and move to the
+ *    top, if window.hdRowFilter(row) accepts them.
+ * It also keeps window.hdCursor: the highest message id seen, the replay cursor.
+ */
+(function () {
+  "use strict";
+  window.hdCursor = 0;
+
+  function seen(el) {
+    var seq = parseInt(el.getAttribute("data-seq"), 10) || 0;
+    if (seq > window.hdCursor) window.hdCursor = seq;
+  }
+
+  function placeMessage(container, el) {
+    seen(el);
+    var cid = el.getAttribute("data-client-id");
+    if (cid) {
+      var pending = document.getElementById("pending-" + cid);
+      if (pending) pending.remove();
+    }
+    var existing = document.getElementById(el.id);
+    if (existing) {
+      existing.replaceWith(el);
+      return;
+    }
+    var seq = parseInt(el.getAttribute("data-seq"), 10) || 0;
+    var kids = container.querySelectorAll(":scope > [data-seq]");
+    for (var i = 0; i < kids.length; i++) {
+      if ((parseInt(kids[i].getAttribute("data-seq"), 10) || 0) > seq) {
+        container.insertBefore(el, kids[i]);
+        return true;
+      }
+    }
+    var firstPending = container.querySelector(":scope > [data-pending]");
+    if (firstPending) container.insertBefore(el, firstPending);
+    else container.appendChild(el);
+    return true;
+  }
+
+  function placeRow(container, el) {
+    var existing = document.getElementById(el.id);
+    var accept = !window.hdRowFilter || window.hdRowFilter(el, !!existing);
+    if (existing) existing.remove();
+    if (accept) container.insertBefore(el, container.firstChild);
+  }
+
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var d = evt.detail;
+    var container = d.target;
+    var kids = Array.prototype.slice.call(d.fragment.children || []);
+    var handled = false;
+    kids.forEach(function (el) {
+      if (el.hasAttribute("data-seq")) {
+        var isNew = placeMessage(container, el);
+        handled = true;
+        if (isNew) document.dispatchEvent(new CustomEvent("hd:message", { detail: el }));
+      } else if (el.hasAttribute("data-row")) {
+        placeRow(container, el);
+        handled = true;
+        document.dispatchEvent(new CustomEvent("hd:row", { detail: el }));
+      }
+    });
+    if (handled) {
+      d.shouldSwap = false;
+      kids.forEach(function (el) { if (el.isConnected) htmx.process(el); });
+    }
+  });
+
+  // Messages rendered with the page count towards the cursor too.
+  window.hdScanCursor = function (root) {
+    (root || document).querySelectorAll("[data-seq]").forEach(seen);
+  };
+})();

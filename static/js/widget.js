@@ -1,0 +1,247 @@
+/* The chat widget inside the iframe: visitor identity, sending with retry, live updates
+ * over the htmx ws extension with replay on every (re)connect, polling when the socket is
+ * down, and postMessage with the host page (exact origin checks both ways). */
+(function () {
+  "use strict";
+  var body = document.body;
+  var cfg = {
+    token: body.getAttribute("data-token"),
+    parent: body.getAttribute("data-parent-origin"),
+    poll: (parseInt(body.getAttribute("data-poll"), 10) || 3) * 1000,
+    max: parseInt(body.getAttribute("data-max-length"), 10) || 5000,
+  };
+  var key = "hd.visitor." + cfg.token;
+  var memory = {};
+  var store = {
+    get: function () { try { return localStorage.getItem(key); } catch (e) { return memory[key] || null; } },
+    set: function (v) { try { localStorage.setItem(key, v); } catch (e) { memory[key] = v; } },
+    clear: function () { try { localStorage.removeItem(key); } catch (e) { delete memory[key]; } },
+  };
+  var visitor = store.get();
+  var socket = null, pollTimer = null, lastTyping = 0, isOpen = !cfg.parent, unread = 0;
+  var messages = document.getElementById("messages");
+  var form = document.getElementById("composer");
+  var input = document.getElementById("composer-input");
+  var notice = document.getElementById("notice");
+
+  function headers(extra) {
+    var h = { "X-Widget-Token": cfg.token };
+    if (visitor) h["X-Visitor-Token"] = visitor;
+    for (var k in extra || {}) h[k] = extra[k];
+    return h;
+  }
+
+  function toParent(msg) {
+    if (cfg.parent && window.parent !== window) window.parent.postMessage(msg, cfg.parent);
+  }
+
+  function showNotice(text) {
+    notice.textContent = text || "";
+    notice.hidden = !text;
+  }
+
+  function scrollDown() { messages.scrollTop = messages.scrollHeight; }
+
+  function swapFragments(html) {
+    htmx.swap(messages, html, { swapStyle: "none" });
+    scrollDown();
+  }
+
+  function ensureVisitor() {
+    if (visitor) return Promise.resolve(visitor);
+    var data = new FormData();
+    data.append("page_url", document.referrer || "");
+    return fetch("/chat/api/visitor", { method: "POST", headers: headers(), body: data })
+      .then(function (r) { if (!r.ok) throw new Error("visitor " + r.status); return r.json(); })
+      .then(function (j) { visitor = j.visitor; store.set(visitor); return visitor; });
+  }
+
+  function catchUp() {
+    return fetch("/chat/api/thread?after=" + window.hdCursor, { headers: headers(), cache: "no-store" })
+      .then(function (r) {
+        if (r.status === 403) { restart(); return ""; }
+        return r.ok ? r.text() : "";
+      })
+      .then(function (html) { if (html) swapFragments(html); });
+  }
+
+  function restart() {
+    // The server no longer knows this visitor (storage from an old install): start fresh.
+    store.clear(); visitor = null; disconnect();
+    ensureVisitor().then(connect);
+  }
+
+  function startPolling() {
+    if (pollTimer) return;
+    pollTimer = setInterval(function () { catchUp().catch(function () {}); }, cfg.poll);
+  }
+  function stopPolling() { clearInterval(pollTimer); pollTimer = null; }
+
+  function disconnect() {
+    var old = document.getElementById("live");
+    if (old) old.remove();
+    socket = null;
+  }
+
+  function connect() {
+    disconnect();
+    var live = document.createElement("div");
+    live.id = "live";
+    live.hidden = true;
+    live.setAttribute("hx-ext", "ws");
+    live.setAttribute("ws-connect", "/ws/chat/?token=" + encodeURIComponent(cfg.token) + "&visitor=" + encodeURIComponent(visitor));
+    body.appendChild(live);
+    htmx.process(live);
+    // If the socket is not open soon, poll until it is.
+    setTimeout(function () { if (!socket) startPolling(); }, 4000);
+  }
+
+  document.addEventListener("htmx:wsOpen", function (e) {
+    socket = e.detail.socketWrapper;
+    stopPolling();
+    socket.send(JSON.stringify({ type: "resume", after: window.hdCursor }));
+  });
+  document.addEventListener("htmx:wsClose", function (e) {
+    socket = null;
+    var code = e.detail.event && e.detail.event.code;
+    if (code === 4003) { restart(); return; }
+    if (code === 4001) { showNotice("This chat was closed by the site. Reload the page to continue."); return; }
+    startPolling();
+  });
+
+  document.addEventListener("hd:message", function (e) {
+    var el = e.detail, kind = el.getAttribute("data-kind");
+    scrollDown();
+    if (kind === "agent" || kind === "ai") {
+      var typing = document.getElementById("typing");
+      if (typing) typing.textContent = "";
+      if (!isOpen) { unread += 1; toParent({ hd: "unread", count: unread }); }
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (e) {
+    if (e.detail.target && e.detail.target.id === "typing") scrollDown();
+  });
+
+  function uuid() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128;
+    var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function pendingBubble(id, text) {
+    var el = document.createElement("div");
+    el.id = "pending-" + id;
+    el.setAttribute("data-pending", "");
+    el.className = "msg msg-customer pending";
+    var p = document.createElement("div");
+    p.className = "bubble";
+    p.textContent = text;
+    var state = document.createElement("div");
+    state.className = "msg-meta";
+    state.textContent = "Sending…";
+    el.appendChild(p); el.appendChild(state);
+    messages.appendChild(el);
+    scrollDown();
+    return el;
+  }
+
+  function failed(el, id, text, why) {
+    var state = el.querySelector(".msg-meta");
+    state.textContent = why + " ";
+    var retry = document.createElement("button");
+    retry.type = "button";
+    retry.className = "retry";
+    retry.textContent = "Retry";
+    retry.onclick = function () { state.textContent = "Sending…"; send(id, text, el); };
+    state.appendChild(retry);
+  }
+
+  function send(id, text, el) {
+    var data = new FormData();
+    data.append("body", text);
+    data.append("client_id", id);
+    data.append("page_url", document.referrer || "");
+    ensureVisitor().then(function () {
+      if (!socket && !document.getElementById("live")) connect();
+      return fetch("/chat/api/messages", { method: "POST", headers: headers(), body: data });
+    }).then(function (r) {
+      if (r.status === 201) return r.text().then(function (html) {
+        swapFragments('<div hx-swap-oob="beforeend:#messages">' + html + "</div>");
+      });
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        var why = j.error || "Not sent.";
+        if (r.status === 400 || r.status === 413) {
+          el.remove(); input.value = text; showNotice(why);
+        } else {
+          failed(el, id, text, why);
+        }
+      });
+    }).catch(function () { failed(el, id, text, "Not sent: connection problem."); });
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    if (text.length > cfg.max) { showNotice("That message is too long (the limit is " + cfg.max + " characters)."); return; }
+    showNotice("");
+    input.value = "";
+    var id = uuid();
+    send(id, text, pendingBubble(id, text));
+  });
+
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+  });
+  input.addEventListener("input", function () {
+    var now = Date.now();
+    if (socket && input.value && now - lastTyping > 2000) {
+      lastTyping = now;
+      socket.send(JSON.stringify({ type: "typing" }));
+    }
+  });
+
+  var closeBtn = document.getElementById("close-widget");
+  if (closeBtn) closeBtn.addEventListener("click", function () { isOpen = false; toParent({ hd: "close" }); });
+
+  function identify(data) {
+    ensureVisitor().then(function () {
+      return fetch("/chat/api/identify", {
+        method: "POST",
+        headers: headers({ "Content-Type": "application/json" }),
+        body: JSON.stringify({
+          name: data.name || "", email: data.email || "", external_id: data.externalId || "",
+          user_hash: data.userHash || "", traits: data.traits || {},
+        }),
+      });
+    }).then(function (r) {
+      return r.json().then(function (j) {
+        toParent({ hd: "identified", ok: r.ok, error: j.error || null });
+        if (r.ok && j.changed) { messages.querySelectorAll("[data-seq]").forEach(function (m) { m.remove(); }); window.hdCursor = 0; connect(); }
+      });
+    }).catch(function () {});
+  }
+
+  window.addEventListener("message", function (e) {
+    if (!cfg.parent || e.origin !== cfg.parent || e.source !== window.parent) return;
+    var msg = e.data || {};
+    if (msg.hd === "open") { isOpen = true; unread = 0; toParent({ hd: "unread", count: 0 }); input.focus(); scrollDown(); }
+    else if (msg.hd === "close") { isOpen = false; }
+    else if (msg.hd === "identify" && msg.data && typeof msg.data === "object") { identify(msg.data); }
+  });
+
+  // Start once htmx has processed the page: history first (if this browser has talked to
+  // us before), then the live socket.
+  function start() {
+    if (visitor) {
+      catchUp().catch(function () {}).then(connect);
+    } else {
+      ensureVisitor().then(connect).catch(function () { startPolling(); });
+    }
+    toParent({ hd: "ready", color: body.getAttribute("data-color"), position: body.getAttribute("data-position") });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
