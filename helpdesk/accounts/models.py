@@ -91,6 +91,12 @@ class Workspace(models.Model):
     widget_show_availability = models.BooleanField(default=True)
     widget_branding_hidden = models.BooleanField(default=False)
     widget_company_name = models.CharField(max_length=80, blank=True)
+    away_message = models.CharField(
+        max_length=500,
+        blank=True,
+        default="Thanks for your message! We're away right now, but we'll reply here as soon as we're back.",
+        help_text="Sent automatically when a conversation starts while no agent is online. Empty: no auto-reply.",
+    )
     allowed_domains = models.TextField(
         blank=True,
         help_text="One origin or host a line (https://example.com, *.example.com). Empty: any site may embed the widget.",

@@ -9,6 +9,7 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.conversations import events
 from helpdesk.conversations.models import Contact, Conversation, Message, Visitor, hash_token
@@ -139,6 +140,11 @@ def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None 
         contact.save(update_fields=["last_seen_at", "last_page_url"])
         message.conversation = conversation
         events.message_created(message, notify=True)
+        if created and not presence.workspace_online(contact.workspace_id):
+            from helpdesk.conversations.tasks import send_away_reply
+
+            conversation_id = conversation.pk
+            transaction.on_commit(lambda: send_away_reply.enqueue(conversation_id))
     return message
 
 
@@ -178,13 +184,13 @@ def post_agent_reply(conversation: Conversation, agent: User, body: str, *, priv
     return message
 
 
-def _system_note(conversation: Conversation, text: str) -> Message:
+def _system_note(conversation: Conversation, text: str, *, private: bool = True) -> Message:
     message = Message.objects.create(
         workspace_id=conversation.workspace_id,
         conversation=conversation,
         author_kind=Message.Author.SYSTEM,
         body=text,
-        private=True,
+        private=private,
     )
     message.conversation = conversation
     events.message_created(message)
@@ -208,7 +214,8 @@ def set_status(conversation: Conversation, agent: User, status: str) -> Conversa
             fields += ["resolved_at", "ai_resolved"]
         else:
             conversation.resolved_at = None
-            fields.append("resolved_at")
+            conversation.ai_resolved = False
+            fields += ["resolved_at", "ai_resolved"]
         conversation.save(update_fields=fields)
         _system_note(conversation, f"{agent.display_name} set the status to {conversation.get_status_display().lower()}")
         events.conversation_changed(conversation)
@@ -249,6 +256,19 @@ def assign(conversation: Conversation, agent: User, assignee: User | None) -> Co
         _system_note(conversation, text)
         events.conversation_changed(conversation)
     return conversation
+
+
+def post_away_reply(conversation: Conversation) -> Message | None:
+    """The workspace's away message, once per conversation, unless someone answered already."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("workspace", "contact").get(
+            pk=conversation.pk
+        )
+        text = conversation.workspace.away_message.strip()
+        answered = conversation.messages.filter(private=False).exclude(author_kind=Message.Author.CUSTOMER).exists()
+        if not text or answered:
+            return None
+        return _system_note(conversation, text, private=False)
 
 
 def mark_seen_by_agent(conversation: Conversation) -> None:

@@ -15,6 +15,8 @@ from functools import cache
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -187,6 +189,11 @@ def identify(request: HttpRequest) -> JsonResponse:
         if not isinstance(value, str) or len(value) > limit:
             return _error(f"{key} must be a string of at most {limit} characters.", 400)
         fields[key] = value.strip()
+    if fields["email"]:
+        try:
+            validate_email(fields["email"])
+        except ValidationError:
+            return _error("email must be a valid email address.", 400)
     traits = data.get("traits") or {}
     if not isinstance(traits, dict) or len(json.dumps(traits)) > 4096:
         return _error("traits must be a JSON object of at most 4 KB.", 400)

@@ -139,6 +139,7 @@
     // Focus the fresh composer after a reply is sent.
     var form = e.detail.elt;
     if (form && form.classList && form.classList.contains("composer") && e.detail.successful) {
+      lastTyping = 0;
       var fresh = document.getElementById(form.id);
       if (fresh) { var ta = fresh.querySelector("textarea"); if (ta) ta.focus(); }
     }

@@ -188,6 +188,7 @@
     if (text.length > cfg.max) { showNotice("That message is too long (the limit is " + cfg.max + " characters)."); return; }
     showNotice("");
     input.value = "";
+    lastTyping = 0; // the next keystroke is news again
     var id = uuid();
     send(id, text, pendingBubble(id, text));
   });

@@ -1,0 +1,76 @@
+"""Widget weight: gzip bytes a host page downloads to open the widget.
+
+Starts the web process against the embedded database, then fetches, with
+Accept-Encoding: gzip, the loader script alone and the whole /chat page with its assets
+(the CSS and scripts it links). Prints one JSON line.
+
+    .venv/bin/python bench/widget_weight.py
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+
+
+def fetch(url: str) -> tuple[int, int]:
+    """(bytes on the wire with gzip, raw bytes)."""
+    req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        data = r.read()
+        wire = len(data)
+        if r.headers.get("Content-Encoding") == "gzip":
+            data = gzip.decompress(data)
+        else:  # a server or CDN in front would compress it; count what gzip would send
+            wire = len(gzip.compress(data, 6))
+    return wire, len(data)
+
+
+def main() -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from helpdesk.accounts.models import Workspace
+    from tests.processes import Stack, stack_env
+
+    call_command("migrate", verbosity=0)
+    workspace, _ = Workspace.objects.get_or_create(name="bench-widget")
+    env = stack_env()
+    env.pop("DATABASE_URL")  # the embedded database the settings find
+    stack = Stack(env=env)
+    try:
+        stack.start_web(Path(tempfile.mkdtemp()))
+        loader_wire, loader_raw = fetch(f"{stack.base_url}/embed.js")
+        page_url = f"{stack.base_url}/chat?token={workspace.public_token}"
+        page_wire, _ = fetch(page_url)
+        with urllib.request.urlopen(page_url) as r:
+            html = r.read().decode()
+        assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+        asset_wire = sum(fetch(stack.base_url + a)[0] for a in assets)
+    finally:
+        stack.stop()
+    print(json.dumps({
+        "loader_gzip_bytes": loader_wire,
+        "loader_raw_bytes": loader_raw,
+        "chat_page_gzip_bytes": page_wire,
+        "chat_assets": assets,
+        "chat_total_gzip_bytes": page_wire + asset_wire,
+        "goal_loader_bytes": 3072,
+        "goal_chat_bytes": 61440,
+    }))
+
+
+if __name__ == "__main__":
+    main()

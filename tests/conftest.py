@@ -1,0 +1,111 @@
+"""Shared fixtures: three people (owner, teammate, outsider in another workspace), visitors,
+the in-memory channel layer for unit tests, and real processes for cross-process tests."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from channels.layers import channel_layers
+from django.core.cache import cache
+
+from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.conversations import actions
+
+IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "processes: starts real web/worker processes over Redis")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Browser tests last: Playwright's sync API leaves an event loop in the main thread."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/"))
+
+
+@pytest.fixture(autouse=True)
+def _unit_channel_layer(request, settings):
+    """Unit tests use the in-memory layer; tests marked `processes` cross real processes instead."""
+    if request.node.get_closest_marker("processes") is None:
+        settings.CHANNEL_LAYERS = IN_MEMORY_LAYER
+    channel_layers.backends = {}
+    yield
+    channel_layers.backends = {}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _test_email(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+
+def make_member(workspace: Workspace, email: str, role: str = Membership.Role.AGENT, password: str = "pw-for-tests-1") -> User:
+    user = User.objects.create_user(email, password, name=email.split("@")[0].title())
+    Membership.objects.create(user=user, workspace=workspace, role=role)
+    return user
+
+
+@pytest.fixture
+def workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Acme", widget_company_name="Acme")
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Globex")
+
+
+@pytest.fixture
+def owner(workspace) -> User:
+    return make_member(workspace, "owner@acme.test", Membership.Role.OWNER)
+
+
+@pytest.fixture
+def agent(workspace) -> User:
+    return make_member(workspace, "agent@acme.test")
+
+
+@pytest.fixture
+def outsider(other_workspace) -> User:
+    return make_member(other_workspace, "outsider@globex.test", Membership.Role.OWNER)
+
+
+@pytest.fixture
+def agent_client(client, agent):
+    client.force_login(agent)
+    return client
+
+
+@pytest.fixture
+def outsider_client(client, outsider):
+    client.force_login(outsider)
+    return client
+
+
+@pytest.fixture
+def visitor(workspace):
+    """(Visitor, raw token) of a new browser on the workspace's site."""
+    return actions.start_visitor(workspace, page_url="https://acme.test/pricing")
+
+
+def widget_headers(workspace: Workspace, raw_visitor: str | None = None) -> dict:
+    headers = {"HTTP_X_WIDGET_TOKEN": workspace.public_token}
+    if raw_visitor:
+        headers["HTTP_X_VISITOR_TOKEN"] = raw_visitor
+    return headers
+
+
+@pytest.fixture
+def conversation(visitor):
+    v, _raw = visitor
+    return actions.post_customer_message(v, "Hello, where is my order?").conversation
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -1,0 +1,433 @@
+import asyncio
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.utils import timezone
+from django_tasks.signals import task_enqueued
+
+from helpdesk.accounts import presence
+from helpdesk.accounts.models import Membership
+from helpdesk.conversations import actions
+from helpdesk.conversations.models import Contact, Conversation, Message
+from helpdesk.conversations.tasks import send_away_reply
+from helpdesk.realtime import groups
+from tests.conftest import make_member
+
+
+def test_it_saves_the_customer_message_and_opens_a_new_conversation(visitor):
+    v, _ = visitor
+    message = actions.post_customer_message(v, "Hi there", client_id="7d3c6f0e-8d1a-4a65-9f55-2f2b1b1f0c11")
+    conversation = message.conversation
+    assert conversation.status == Conversation.Status.NEW
+    assert conversation.contact_id == v.contact_id
+    assert conversation.last_message_preview == "Hi there"
+    assert list(conversation.messages.values_list("body", flat=True)) == ["Hi there"]
+
+
+def test_it_is_idempotent_on_the_client_id(visitor):
+    v, _ = visitor
+    first = actions.post_customer_message(v, "Hi", client_id="7d3c6f0e-8d1a-4a65-9f55-2f2b1b1f0c11")
+    again = actions.post_customer_message(v, "Hi", client_id="7d3c6f0e-8d1a-4a65-9f55-2f2b1b1f0c11")
+    assert again.pk == first.pk
+    assert Message.objects.filter(conversation=first.conversation).count() == 1
+
+
+def test_messages_are_immutable(conversation):
+    message = conversation.messages.first()
+    message.body = "changed"
+    with pytest.raises(ValueError):
+        message.save()
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def listen(group: str) -> str:
+    """A channel of the in-memory layer that receives what is pushed to `group`."""
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(group, channel)
+    return channel
+
+
+def pushed(channel: str) -> str:
+    """Everything pushed to the channel so far, concatenated."""
+    layer = get_channel_layer()
+
+    async def drain() -> list[str]:
+        frames = []
+        while True:
+            try:
+                frames.append(await asyncio.wait_for(layer.receive(channel), timeout=0.02))
+            except asyncio.TimeoutError:
+                return frames
+
+    return "".join(frame["html"] for frame in async_to_sync(drain)())
+
+
+def refreshed(conversation: Conversation) -> Conversation:
+    return Conversation.objects.get(pk=conversation.pk)
+
+
+def bring_online(membership: Membership) -> None:
+    presence.set_availability(membership, Membership.Availability.ONLINE)
+
+
+@pytest.fixture
+def enqueued():
+    """The tasks enqueued while the test runs, as (task name, args)."""
+    calls = []
+
+    def record(sender, task_result, **kwargs):
+        calls.append((task_result.task.name, tuple(task_result.args)))
+
+    task_enqueued.connect(record)
+    yield calls
+    task_enqueued.disconnect(record)
+
+
+# ---------------------------------------------------------------- status flow
+
+
+def test_it_opens_a_new_conversation_when_an_agent_replies_publicly(conversation, agent):
+    assert conversation.status == Conversation.Status.NEW
+    actions.post_agent_reply(conversation, agent, "Let me check that for you.")
+    conversation = refreshed(conversation)
+    assert conversation.status == Conversation.Status.OPEN
+    assert conversation.first_response_at is not None
+    assert conversation.last_message_preview == "Let me check that for you."
+
+
+def test_it_assigns_an_unassigned_conversation_to_the_agent_who_replies(conversation, agent):
+    assert conversation.assignee is None
+    actions.post_agent_reply(conversation, agent, "On it.")
+    assert refreshed(conversation).assignee == agent
+
+
+def test_it_keeps_the_assignee_when_another_agent_replies(conversation, agent, owner):
+    actions.assign(conversation, owner, owner)
+    actions.post_agent_reply(conversation, agent, "Chiming in.")
+    assert refreshed(conversation).assignee == owner
+
+
+def test_it_keeps_the_first_response_time_of_the_first_reply(conversation, agent):
+    actions.post_agent_reply(conversation, agent, "First")
+    first = refreshed(conversation).first_response_at
+    actions.post_agent_reply(conversation, agent, "Second")
+    assert refreshed(conversation).first_response_at == first
+
+
+def test_a_private_note_changes_neither_status_nor_preview_nor_assignee(conversation, agent):
+    actions.post_agent_reply(conversation, agent, "Customer seems upset", private=True)
+    conversation = refreshed(conversation)
+    assert conversation.status == Conversation.Status.NEW
+    assert conversation.last_message_preview == "Hello, where is my order?"
+    assert conversation.first_response_at is None
+    assert conversation.assignee is None
+    assert conversation.messages.get(body="Customer seems upset").private
+
+
+def test_a_private_note_reaches_the_agents_but_never_the_widget(conversation, agent, django_capture_on_commit_callbacks):
+    agents = listen(groups.agents(conversation.workspace_id))
+    widget = listen(groups.contact(conversation.contact_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.post_agent_reply(conversation, agent, "Internal: refund approved", private=True)
+    assert "Internal: refund approved" in pushed(agents)
+    assert "Internal: refund approved" not in pushed(widget)
+
+
+def test_a_public_reply_reaches_the_widget(conversation, agent, django_capture_on_commit_callbacks):
+    widget = listen(groups.contact(conversation.contact_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.post_agent_reply(conversation, agent, "Your order ships today")
+    assert "Your order ships today" in pushed(widget)
+
+
+@pytest.mark.parametrize("status", [Conversation.Status.PENDING, Conversation.Status.ON_HOLD])
+def test_it_puts_a_conversation_on_pending_or_on_hold(conversation, agent, status):
+    actions.set_status(conversation, agent, status)
+    conversation = refreshed(conversation)
+    assert conversation.status == status
+    assert conversation.resolved_at is None
+    note = conversation.messages.get(author_kind=Message.Author.SYSTEM)
+    assert note.private
+    assert note.body == f"Agent set the status to {conversation.get_status_display().lower()}"
+
+
+def test_it_refuses_an_unknown_status(conversation, agent):
+    with pytest.raises(ValueError):
+        actions.set_status(conversation, agent, "deleted")
+    assert refreshed(conversation).status == Conversation.Status.NEW
+
+
+def test_setting_the_same_status_again_writes_no_note(conversation, agent):
+    actions.set_status(conversation, agent, Conversation.Status.PENDING)
+    actions.set_status(conversation, agent, Conversation.Status.PENDING)
+    assert conversation.messages.filter(author_kind=Message.Author.SYSTEM).count() == 1
+
+
+def test_resolving_after_an_agent_replied_is_not_an_ai_resolution(conversation, agent):
+    actions.post_agent_reply(conversation, agent, "Refunded.")
+    actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
+    conversation = refreshed(conversation)
+    assert conversation.status == Conversation.Status.RESOLVED
+    assert conversation.resolved_at is not None
+    assert conversation.ai_resolved is False
+
+
+def test_resolving_without_a_public_human_reply_is_an_ai_resolution(conversation, agent, workspace):
+    Message.objects.create(
+        workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Here is the tracking link."
+    )
+    actions.post_agent_reply(conversation, agent, "AI handled it", private=True)
+    actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
+    conversation = refreshed(conversation)
+    assert conversation.resolved_at is not None
+    assert conversation.ai_resolved is True
+
+
+def test_a_customer_message_reopens_a_resolved_conversation(visitor, conversation, agent):
+    v, _ = visitor
+    actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
+    message = actions.post_customer_message(v, "Actually, one more thing")
+    assert message.conversation_id == conversation.pk
+    conversation = refreshed(conversation)
+    assert conversation.status == Conversation.Status.OPEN
+    assert conversation.resolved_at is None
+    assert conversation.ai_resolved is False
+    assert conversation.last_message_preview == "Actually, one more thing"
+
+
+def test_an_agent_reopening_a_resolved_conversation_clears_the_resolution(conversation, agent):
+    actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
+    assert refreshed(conversation).ai_resolved is True
+    actions.set_status(conversation, agent, Conversation.Status.OPEN)
+    conversation = refreshed(conversation)
+    assert conversation.status == Conversation.Status.OPEN
+    assert conversation.resolved_at is None
+    assert conversation.ai_resolved is False
+
+
+def test_a_customer_message_keeps_a_pending_conversation_pending(visitor, conversation, agent):
+    v, _ = visitor
+    actions.set_status(conversation, agent, Conversation.Status.PENDING)
+    actions.post_customer_message(v, "Any news?")
+    assert refreshed(conversation).status == Conversation.Status.PENDING
+
+
+def test_it_marks_a_customer_message_unread_until_an_agent_sees_it(conversation):
+    assert conversation.is_unread
+    actions.mark_seen_by_agent(conversation)
+    assert not refreshed(conversation).is_unread
+
+
+# ---------------------------------------------------------------- priority and assignment
+
+
+def test_it_sets_the_priority_with_a_system_note(conversation, agent):
+    actions.set_priority(conversation, agent, Conversation.Priority.URGENT)
+    conversation = refreshed(conversation)
+    assert conversation.priority == Conversation.Priority.URGENT
+    note = conversation.messages.get(author_kind=Message.Author.SYSTEM)
+    assert note.body == "Agent set the priority to urgent"
+    assert note.private
+
+
+def test_it_refuses_an_unknown_priority(conversation, agent):
+    with pytest.raises(ValueError):
+        actions.set_priority(conversation, agent, 99)
+    assert refreshed(conversation).priority == Conversation.Priority.NONE
+    assert not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists()
+
+
+def test_it_assigns_to_a_teammate_with_a_system_note(conversation, agent, owner):
+    actions.assign(conversation, owner, agent)
+    conversation = refreshed(conversation)
+    assert conversation.assignee == agent
+    assert conversation.messages.get(author_kind=Message.Author.SYSTEM).body == "Owner assigned the conversation to Agent"
+
+
+def test_it_notes_when_an_agent_takes_and_then_unassigns_a_conversation(conversation, agent):
+    actions.assign(conversation, agent, agent)
+    actions.assign(conversation, agent, None)
+    assert refreshed(conversation).assignee is None
+    notes = list(conversation.messages.filter(author_kind=Message.Author.SYSTEM).values_list("body", flat=True))
+    assert notes == ["Agent took the conversation", "Agent unassigned the conversation"]
+
+
+def test_it_refuses_to_assign_to_someone_outside_the_workspace(conversation, agent, outsider):
+    with pytest.raises(ValueError):
+        actions.assign(conversation, agent, outsider)
+    assert refreshed(conversation).assignee is None
+    assert not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists()
+
+
+def test_it_refuses_to_assign_to_a_deactivated_member(conversation, agent, workspace):
+    former = make_member(workspace, "former@acme.test")
+    Membership.objects.filter(user=former).update(is_active=False)
+    with pytest.raises(ValueError):
+        actions.assign(conversation, agent, former)
+    assert refreshed(conversation).assignee is None
+
+
+# ---------------------------------------------------------------- identify
+
+
+def test_it_records_what_the_host_page_knows_about_the_visitor(visitor):
+    v, _ = visitor
+    contact = actions.identify(v, name="Ada Lovelace", email="ada@example.com", traits={"plan": "pro"})
+    contact.refresh_from_db()
+    assert (contact.name, contact.email, contact.traits) == ("Ada Lovelace", "ada@example.com", {"plan": "pro"})
+    assert contact.pk == v.contact_id
+    assert contact.verified is False
+
+
+def test_it_merges_traits_and_keeps_fields_that_are_not_sent(visitor):
+    v, _ = visitor
+    actions.identify(v, name="Ada", traits={"plan": "pro", "seats": 3})
+    contact = actions.identify(v, traits={"plan": "enterprise"})
+    contact.refresh_from_db()
+    assert contact.name == "Ada"
+    assert contact.traits == {"plan": "enterprise", "seats": 3}
+
+
+def test_a_correct_hash_links_the_visitor_to_a_verified_contact_with_its_conversations(visitor, conversation, workspace):
+    v, _ = visitor
+    anonymous_id = v.contact_id
+    contact = actions.identify(
+        v, external_id="user-42", user_hash=actions.identity_hash(workspace, "user-42"), name="Ada"
+    )
+    assert contact.verified
+    assert contact.external_id == "user-42"
+    assert contact.pk != anonymous_id
+    v.refresh_from_db()
+    assert v.contact_id == contact.pk
+    assert refreshed(conversation).contact_id == contact.pk
+    assert Contact.objects.get(pk=contact.pk).name == "Ada"
+
+
+def test_two_browsers_of_the_same_user_share_one_verified_contact(workspace):
+    first, _ = actions.start_visitor(workspace)
+    second, _ = actions.start_visitor(workspace)
+    user_hash = actions.identity_hash(workspace, "user-42")
+    one = actions.identify(first, external_id="user-42", user_hash=user_hash)
+    two = actions.identify(second, external_id="user-42", user_hash=user_hash)
+    assert one.pk == two.pk
+    assert Contact.objects.filter(workspace=workspace, external_id="user-42").count() == 1
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        {"external_id": "user-42", "user_hash": "0" * 64},
+        {"external_id": "user-42"},
+        {"user_hash": "0" * 64},
+    ],
+    ids=["wrong hash", "no hash", "no external id"],
+)
+def test_an_unproven_identity_is_refused_and_changes_nothing(visitor, conversation, claim):
+    v, _ = visitor
+    anonymous_id = v.contact_id
+    with pytest.raises(actions.IdentityRefused):
+        actions.identify(v, name="Mallory", **claim)
+    v.refresh_from_db()
+    assert v.contact_id == anonymous_id
+    assert refreshed(conversation).contact_id == anonymous_id
+    assert Contact.objects.get(pk=anonymous_id).name == ""
+    assert not Contact.objects.filter(verified=True).exists()
+
+
+def test_a_hash_signed_with_another_workspaces_secret_is_refused(visitor, other_workspace):
+    v, _ = visitor
+    with pytest.raises(actions.IdentityRefused):
+        actions.identify(v, external_id="user-42", user_hash=actions.identity_hash(other_workspace, "user-42"))
+    assert not Contact.objects.filter(verified=True).exists()
+
+
+def test_the_same_external_id_in_another_workspace_is_another_contact(workspace, other_workspace):
+    ours, _ = actions.start_visitor(workspace)
+    theirs, _ = actions.start_visitor(other_workspace)
+    a = actions.identify(ours, external_id="user-42", user_hash=actions.identity_hash(workspace, "user-42"))
+    b = actions.identify(theirs, external_id="user-42", user_hash=actions.identity_hash(other_workspace, "user-42"))
+    assert a.pk != b.pk
+    assert (a.workspace_id, b.workspace_id) == (workspace.pk, other_workspace.pk)
+
+
+# ---------------------------------------------------------------- away reply
+
+
+def test_a_new_conversation_while_nobody_is_online_enqueues_the_away_reply(
+    visitor, enqueued, django_capture_on_commit_callbacks
+):
+    v, _ = visitor
+    with django_capture_on_commit_callbacks(execute=True):
+        message = actions.post_customer_message(v, "Hello?")
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.post_customer_message(v, "Anyone?")
+    assert enqueued == [(send_away_reply.name, (message.conversation_id,))]
+
+
+def test_a_new_conversation_while_an_agent_is_online_enqueues_nothing(
+    visitor, agent, enqueued, django_capture_on_commit_callbacks
+):
+    bring_online(agent.memberships.get())
+    v, _ = visitor
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.post_customer_message(v, "Hello?")
+    assert enqueued == []
+
+
+def test_the_away_reply_posts_the_workspace_away_message_to_the_customer(conversation, workspace):
+    send_away_reply.call(conversation.pk)
+    reply = conversation.messages.get(author_kind=Message.Author.SYSTEM)
+    assert reply.body == workspace.away_message
+    assert reply.is_public
+
+
+def test_the_away_reply_is_posted_only_once(conversation):
+    send_away_reply.call(conversation.pk)
+    send_away_reply.call(conversation.pk)
+    assert conversation.messages.filter(author_kind=Message.Author.SYSTEM).count() == 1
+
+
+def test_the_away_reply_is_not_posted_when_an_agent_is_online(conversation, agent):
+    bring_online(agent.memberships.get())
+    send_away_reply.call(conversation.pk)
+    assert not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists()
+
+
+def test_an_agent_who_chose_online_but_left_long_ago_counts_as_away(conversation, agent):
+    membership = agent.memberships.get()
+    bring_online(membership)
+    Membership.objects.filter(pk=membership.pk).update(last_seen_at=timezone.now() - timedelta(hours=1))
+    send_away_reply.call(conversation.pk)
+    assert conversation.messages.filter(author_kind=Message.Author.SYSTEM).count() == 1
+
+
+def test_an_agent_who_chose_away_counts_as_away(conversation, agent):
+    presence.set_availability(agent.memberships.get(), Membership.Availability.AWAY)
+    send_away_reply.call(conversation.pk)
+    assert conversation.messages.filter(author_kind=Message.Author.SYSTEM).count() == 1
+
+
+def test_the_away_reply_is_not_posted_after_an_agent_answered(conversation, agent):
+    actions.post_agent_reply(conversation, agent, "Hi, I'm here")
+    presence.set_availability(agent.memberships.get(), Membership.Availability.AWAY)
+    send_away_reply.call(conversation.pk)
+    assert not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists()
+
+
+def test_no_away_reply_when_the_workspace_has_no_away_message(conversation, workspace):
+    workspace.away_message = ""
+    workspace.save(update_fields=["away_message"])
+    send_away_reply.call(conversation.pk)
+    assert not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists()
+
+
+def test_the_away_reply_of_a_deleted_conversation_does_nothing(conversation):
+    conversation_id = conversation.pk
+    conversation.delete()
+    send_away_reply.call(conversation_id)
+    assert not Message.objects.filter(conversation_id=conversation_id).exists()

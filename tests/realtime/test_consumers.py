@@ -1,0 +1,294 @@
+"""Websocket consumers through the real ASGI application (origin check, session auth, routing)
+with WebsocketCommunicator, on the in-memory channel layer."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+from helpdesk.asgi import application
+from helpdesk.conversations import actions
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://localhost")
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store["_auth_user_hash"] = user.get_session_auth_hash()
+    store.save()
+    return (b"cookie", f"sessionid={store.session_key}".encode())
+
+
+def widget_socket(workspace, raw_visitor, origin=ORIGIN) -> WebsocketCommunicator:
+    path = f"/ws/chat/?token={workspace.public_token}&visitor={raw_visitor}"
+    return WebsocketCommunicator(application, path, headers=[origin] if origin else [])
+
+
+async def inbox_socket(user=None, origin=ORIGIN) -> WebsocketCommunicator:
+    headers = [origin] if origin else []
+    if user is not None:
+        headers.append(await database_sync_to_async(session_cookie)(user))
+    return WebsocketCommunicator(application, "/ws/inbox/", headers=headers)
+
+
+async def receive_all(comm: WebsocketCommunicator, timeout: float = 0.3) -> str:
+    """Everything the socket received until it goes quiet."""
+    frames = []
+    while not await comm.receive_nothing(timeout=timeout):
+        frames.append(await comm.receive_from())
+    return "".join(frames)
+
+
+def run(coro_fn):
+    return async_to_sync(coro_fn)()
+
+
+def test_it_delivers_an_agent_reply_to_the_visitor_and_the_inbox(workspace, agent, visitor):
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "Where is my parcel?").conversation
+
+    async def scenario():
+        widget = widget_socket(workspace, raw)
+        inbox = await inbox_socket(agent)
+        assert (await widget.connect())[0]
+        assert (await inbox.connect())[0]
+        await database_sync_to_async(actions.post_agent_reply)(conversation, agent, "It ships today")
+        to_visitor = await receive_all(widget)
+        to_agents = await receive_all(inbox)
+        await widget.disconnect()
+        await inbox.disconnect()
+        return to_visitor, to_agents
+
+    to_visitor, to_agents = run(scenario)
+    assert "It ships today" in to_visitor and 'hx-swap-oob="beforeend:#messages"' in to_visitor
+    assert "It ships today" in to_agents and f"#thread-{conversation.pk}" in to_agents
+    assert f'id="row-{conversation.pk}"' in to_agents
+
+
+def test_private_notes_never_reach_the_visitor(workspace, agent, visitor):
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "Hi").conversation
+
+    async def scenario():
+        widget = widget_socket(workspace, raw)
+        inbox = await inbox_socket(agent)
+        await widget.connect()
+        await inbox.connect()
+        await database_sync_to_async(actions.post_agent_reply)(conversation, agent, "VIP customer, be nice", private=True)
+        result = await receive_all(widget), await receive_all(inbox)
+        await widget.disconnect()
+        await inbox.disconnect()
+        return result
+
+    to_visitor, to_agents = run(scenario)
+    assert "VIP customer" in to_agents
+    assert "VIP customer" not in to_visitor
+
+
+def test_another_visitor_and_another_workspace_receive_nothing(workspace, other_workspace, agent, outsider, visitor):
+    v, _raw = visitor
+    conversation = actions.post_customer_message(v, "Hi").conversation
+    _stranger, stranger_raw = actions.start_visitor(workspace)
+
+    async def scenario():
+        stranger = widget_socket(workspace, stranger_raw)
+        other_inbox = await inbox_socket(outsider)
+        assert (await stranger.connect())[0]
+        assert (await other_inbox.connect())[0]
+        await receive_all(other_inbox)  # presence of its own workspace
+        await database_sync_to_async(actions.post_agent_reply)(conversation, agent, "secret reply")
+        result = await receive_all(stranger), await receive_all(other_inbox)
+        await stranger.disconnect()
+        await other_inbox.disconnect()
+        return result
+
+    to_stranger, to_other_workspace = run(scenario)
+    assert "secret reply" not in to_stranger
+    assert "secret reply" not in to_other_workspace
+
+
+@pytest.mark.parametrize(
+    "make_path",
+    [
+        lambda ws, raw: f"/ws/chat/?token={ws.public_token}&visitor=vt_forged",
+        lambda ws, raw: f"/ws/chat/?token=wt_forged&visitor={raw}",
+        lambda ws, raw: f"/ws/chat/?token={ws.public_token}",
+        lambda ws, raw: "/ws/chat/",
+    ],
+)
+def test_the_widget_socket_refuses_forged_tokens(workspace, visitor, make_path):
+    _v, raw = visitor
+
+    async def scenario():
+        comm = WebsocketCommunicator(application, make_path(workspace, raw), headers=[ORIGIN])
+        connected, code = await comm.connect()
+        await comm.disconnect()
+        return connected, code
+
+    connected, code = run(scenario)
+    assert not connected
+    assert code == 4003
+
+
+def test_a_visitor_token_of_another_workspace_is_refused(workspace, other_workspace, visitor):
+    _v, raw = visitor
+
+    async def scenario():
+        comm = widget_socket(other_workspace, raw)
+        connected, code = await comm.connect()
+        await comm.disconnect()
+        return connected, code
+
+    assert run(scenario) == (False, 4003)
+
+
+def test_the_inbox_socket_refuses_anonymous_users_and_users_without_a_workspace(db):
+    from helpdesk.accounts.models import User
+
+    loner = User.objects.create_user("loner@nowhere.test", "pw-for-tests-1")
+
+    async def scenario():
+        results = []
+        for user in (None, loner):
+            comm = await inbox_socket(user)
+            results.append(await comm.connect())
+            await comm.disconnect()
+        return results
+
+    assert run(scenario) == [(False, 4003), (False, 4003)]
+
+
+def test_a_socket_from_another_origin_is_refused(workspace, agent, visitor):
+    _v, raw = visitor
+    evil = (b"origin", b"https://evil.example")
+
+    async def scenario():
+        results = []
+        for comm in (widget_socket(workspace, raw, origin=evil), await inbox_socket(agent, origin=evil)):
+            connected, _code = await comm.connect()
+            results.append(connected)
+            await comm.disconnect()
+        return results
+
+    assert run(scenario) == [False, False]
+
+
+def test_resume_replays_what_the_visitor_missed_after_the_cursor(workspace, agent, visitor):
+    v, raw = visitor
+    first = actions.post_customer_message(v, "first")
+    conversation = first.conversation
+    actions.post_agent_reply(conversation, agent, "missed reply one")
+    actions.post_agent_reply(conversation, agent, "hidden note", private=True)
+    actions.post_agent_reply(conversation, agent, "missed reply two")
+
+    async def scenario():
+        comm = widget_socket(workspace, raw)
+        await comm.connect()
+        await comm.send_to(text_data=json.dumps({"type": "resume", "after": first.pk}))
+        replay = await receive_all(comm)
+        await comm.disconnect()
+        return replay
+
+    replay = run(scenario)
+    assert f'data-seq="{first.pk}"' not in replay
+    assert replay.index("missed reply one") < replay.index("missed reply two")
+    assert "hidden note" not in replay
+
+
+def test_the_inbox_resume_replays_the_open_thread_including_notes(workspace, agent, visitor):
+    v, _raw = visitor
+    first = actions.post_customer_message(v, "first")
+    conversation = first.conversation
+    actions.post_agent_reply(conversation, agent, "a private note", private=True)
+
+    async def scenario():
+        comm = await inbox_socket(agent)
+        await comm.connect()
+        await receive_all(comm)
+        await comm.send_to(text_data=json.dumps({"type": "resume", "conversation": conversation.pk, "after": first.pk}))
+        replay = await receive_all(comm)
+        await comm.disconnect()
+        return replay
+
+    replay = run(scenario)
+    assert "a private note" in replay
+    assert f'data-seq="{first.pk}"' not in replay
+
+
+def test_an_outsider_cannot_replay_or_type_into_another_workspace(workspace, agent, outsider, visitor):
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "confidential question").conversation
+
+    async def scenario():
+        intruder = await inbox_socket(outsider)
+        widget = widget_socket(workspace, raw)
+        await intruder.connect()
+        await widget.connect()
+        await receive_all(intruder)
+        await intruder.send_to(text_data=json.dumps({"type": "resume", "conversation": conversation.pk, "after": 0}))
+        await intruder.send_to(text_data=json.dumps({"type": "typing", "conversation": conversation.pk}))
+        result = await receive_all(intruder), await receive_all(widget)
+        await intruder.disconnect()
+        await widget.disconnect()
+        return result
+
+    to_intruder, to_widget = run(scenario)
+    assert "confidential question" not in to_intruder
+    assert "typing" not in to_widget
+
+
+def test_typing_indicators_cross_both_ways(workspace, agent, visitor):
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "Hi").conversation
+
+    async def scenario():
+        widget = widget_socket(workspace, raw)
+        inbox = await inbox_socket(agent)
+        await widget.connect()
+        await inbox.connect()
+        await receive_all(inbox)
+        await widget.send_to(text_data=json.dumps({"type": "typing"}))
+        at_inbox = await receive_all(inbox)
+        await inbox.send_to(text_data=json.dumps({"type": "typing", "conversation": conversation.pk}))
+        at_widget = await receive_all(widget)
+        await widget.disconnect()
+        await inbox.disconnect()
+        return at_inbox, at_widget
+
+    at_inbox, at_widget = run(scenario)
+    assert f'id="typing-{conversation.pk}"' in at_inbox and "is typing" in at_inbox
+    assert 'id="typing"' in at_widget and f"{agent.display_name} is typing" in at_widget
+
+
+@pytest.mark.parametrize(
+    "frame,code",
+    [
+        ("not json", 4400),
+        (json.dumps(["a", "list"]), 4400),
+        (json.dumps({"type": "launch_missiles"}), 4400),
+        (json.dumps({"type": "resume", "after": "yesterday"}), 4400),
+        (json.dumps({"type": "resume", "after": -1}), 4400),
+        ("x" * 5000, 1009),
+    ],
+)
+def test_bad_frames_close_the_socket(workspace, visitor, frame, code):
+    _v, raw = visitor
+
+    async def scenario():
+        comm = widget_socket(workspace, raw)
+        await comm.connect()
+        await comm.send_to(text_data=frame)
+        output = await comm.receive_output(timeout=1)
+        await comm.disconnect()
+        return output
+
+    assert run(scenario) == {"type": "websocket.close", "code": code}
