@@ -4,3 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 
 class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+
+    def clean_username(self) -> str:
+        # Addresses are stored in lower case (UserManager); match them whatever the case typed.
+        return self.cleaned_data["username"].lower()

@@ -81,9 +81,11 @@ def identify(
                 visitor.contact = verified
                 visitor.save(update_fields=["contact"])
                 contact = verified
-        if name:
+        # What an unsigned call says never overwrites what the host page's server vouched for.
+        trusted = not contact.verified or bool(external_id)
+        if name and trusted:
             contact.name = name[:200]
-        if email:
+        if email and trusted:
             contact.email = email[:254]
         if traits:
             contact.traits = {**contact.traits, **traits}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
+from helpdesk.accounts.models import User
 from helpdesk.conversations.models import Conversation, Message
 from helpdesk.realtime import broadcast, groups
 
@@ -19,10 +20,22 @@ def message_created(message: Message, *, notify: bool = False) -> None:
         broadcast.on_commit(groups.contact(conversation.contact_id), widget_html)
 
 
+def controls_context(conversation: Conversation) -> dict:
+    """What the status / priority / assignee controls need, the same for every agent."""
+    return {
+        "conversation": conversation,
+        "status_choices": Conversation.Status.choices,
+        "priority_choices": Conversation.Priority.choices,
+        "agents": User.objects.filter(
+            memberships__workspace_id=conversation.workspace_id, memberships__is_active=True
+        ).order_by("email"),
+    }
+
+
 def conversation_changed(conversation: Conversation) -> None:
     """Status, priority or assignee changed: the row and the open header on every inbox."""
     html = render_to_string("inbox/index.html#row-oob", {"c": conversation}) + render_to_string(
-        "inbox/conversation.html#controls-oob", {"conversation": conversation}
+        "inbox/conversation.html#controls-oob", controls_context(conversation)
     )
     broadcast.on_commit(groups.agents(conversation.workspace_id), html)
     widget_html = render_to_string("widget/chat.html#status-oob", {"conversation": conversation})

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, User
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, events
 from helpdesk.conversations.access import conversation_for_agent
 from helpdesk.conversations.models import Conversation
 from helpdesk.inbox import queries
@@ -40,14 +40,7 @@ def _conversation_context(membership: Membership, conversation: Conversation) ->
     previous = (
         conversation.contact.conversations.exclude(pk=conversation.pk).order_by("-created_at")[:10]
     )
-    return {
-        "conversation": conversation,
-        "messages": messages,
-        "previous": previous,
-        "agents": User.objects.filter(memberships__workspace_id=membership.workspace_id, memberships__is_active=True).order_by("email"),
-        "status_choices": Conversation.Status.choices,
-        "priority_choices": Conversation.Priority.choices,
-    }
+    return {**events.controls_context(conversation), "messages": messages, "previous": previous}
 
 
 @login_required
@@ -123,8 +116,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _controls(request: HttpRequest, conv: Conversation) -> HttpResponse:
     conv.refresh_from_db()
-    membership = access.agent(request)
-    return render(request, "inbox/conversation.html#controls", _conversation_context(membership, conv))
+    return render(request, "inbox/conversation.html#controls", events.controls_context(conv))
 
 
 @login_required

@@ -80,7 +80,9 @@ def origin_allowed(workspace: Workspace, origin: str) -> bool:
             if _origin(entry) == normalized:
                 return True
             continue
-        entry_host = entry.split(":")[0]
+        entry_host, _, entry_port = entry.partition(":")
+        if entry_port and entry_port != str(urlparse(normalized).port or ""):
+            continue
         if entry_host.startswith("*."):
             if host.endswith(entry_host[1:]):
                 return True

@@ -19,8 +19,19 @@
     if (seq > window.hdCursor) window.hdCursor = seq;
   }
 
+  // Times are rendered in UTC by the server; show them in the reader's time zone.
+  var clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      var d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d) && t.getAttribute("data-format") !== "date") t.textContent = clock.format(d);
+    });
+  }
+  window.hdLocalTimes = localTimes;
+
   function placeMessage(container, el) {
     seen(el);
+    localTimes(el);
     var cid = el.getAttribute("data-client-id");
     if (cid) {
       var pending = document.getElementById("pending-" + cid);
@@ -76,6 +87,7 @@
 
   // Messages rendered with the page count towards the cursor too.
   window.hdScanCursor = function (root) {
-    (root || document).querySelectorAll("[data-seq]").forEach(seen);
+    root = root || document;
+    root.querySelectorAll("[data-seq]").forEach(function (el) { seen(el); localTimes(el); });
   };
 })();

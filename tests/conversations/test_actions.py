@@ -145,6 +145,17 @@ def test_a_public_reply_reaches_the_widget(conversation, agent, django_capture_o
     assert "Your order ships today" in pushed(widget)
 
 
+def test_a_status_change_pushes_complete_controls_to_the_agents(conversation, agent, django_capture_on_commit_callbacks):
+    agents = listen(groups.agents(conversation.workspace_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.set_status(conversation, agent, Conversation.Status.PENDING)
+    html = pushed(agents)
+    assert f'id="controls-{conversation.pk}" hx-swap-oob="true"' in html
+    assert '<option value="pending" selected>' in html
+    assert '<option value="resolved"' in html
+    assert f'<option value="{agent.pk}"' in html
+
+
 @pytest.mark.parametrize("status", [Conversation.Status.PENDING, Conversation.Status.ON_HOLD])
 def test_it_puts_a_conversation_on_pending_or_on_hold(conversation, agent, status):
     actions.set_status(conversation, agent, status)
@@ -431,3 +442,15 @@ def test_the_away_reply_of_a_deleted_conversation_does_nothing(conversation):
     conversation.delete()
     send_away_reply.call(conversation_id)
     assert not Message.objects.filter(conversation_id=conversation_id).exists()
+
+
+def test_an_unsigned_identify_does_not_overwrite_a_verified_contact(visitor):
+    v, _ = visitor
+    secret_id = "user-42"
+    contact = actions.identify(
+        v, external_id=secret_id, user_hash=actions.identity_hash(v.workspace, secret_id), name="Ada", email="ada@acme.test"
+    )
+    v.refresh_from_db()
+    again = actions.identify(v, name="Mallory", email="mallory@evil.test")
+    assert again.pk == contact.pk
+    assert (again.name, again.email) == ("Ada", "ada@acme.test")

@@ -441,3 +441,12 @@ def test_it_serves_the_loader_script_gzipped_when_asked(client):
 def test_the_loader_script_is_under_3_kb_gzipped(client):
     response = client.get(EMBED, HTTP_ACCEPT_ENCODING="gzip")
     assert len(response.content) < 3 * 1024
+
+
+def test_an_allowed_domain_with_a_port_allows_only_that_port(workspace):
+    from helpdesk.widget.options import origin_allowed
+
+    workspace.allowed_domains = "acme.test:8080"
+    assert origin_allowed(workspace, "http://acme.test:8080")
+    assert not origin_allowed(workspace, "http://acme.test:9090")
+    assert not origin_allowed(workspace, "http://acme.test")

@@ -1,0 +1,132 @@
+"""Signing in with an email address, signing out, and resetting a forgotten password."""
+
+import re
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from helpdesk.accounts.models import User
+
+LOGIN = reverse("accounts:login")
+LOGOUT = reverse("accounts:logout")
+RESET = reverse("accounts:password_reset")
+PASSWORD = "pw-for-tests-1"
+
+
+def signed_in_as(client) -> User | None:
+    response = client.get(reverse("inbox:index"))
+    if response.status_code != 200:
+        return None
+    return response.wsgi_request.user
+
+
+def test_the_login_page_asks_for_an_email_address(client, db):
+    page = client.get(LOGIN).content.decode()
+    assert 'type="email" name="username"' in page
+    assert 'type="password" name="password"' in page
+
+
+def test_an_agent_signs_in_with_email_and_password(client, agent):
+    response = client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("inbox:index")
+    assert signed_in_as(client) == agent
+
+
+def test_signing_in_ignores_the_case_of_the_email_address(client, agent):
+    response = client.post(LOGIN, {"username": "Agent@ACME.test", "password": PASSWORD})
+    assert response.status_code == 302
+    assert signed_in_as(client) == agent
+
+
+def test_signing_in_returns_to_the_page_asked_for(client, agent, conversation):
+    target = reverse("inbox:conversation", args=[conversation.pk])
+    response = client.post(f"{LOGIN}?next={target}", {"username": "agent@acme.test", "password": PASSWORD, "next": target})
+    assert response["Location"] == target
+
+
+def test_signing_in_never_redirects_to_another_site(client, agent):
+    response = client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD, "next": "https://evil.test/"})
+    assert response["Location"] == reverse("inbox:index")
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("agent@acme.test", "wrong-password"), ("nobody@acme.test", PASSWORD)],
+    ids=["wrong password", "unknown email"],
+)
+def test_a_wrong_email_or_password_shows_an_error(client, agent, email, password):
+    response = client.post(LOGIN, {"username": email, "password": password})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'role="alert"' in page
+    assert "Please enter a correct email address and password" in page
+    assert signed_in_as(client) is None
+
+
+def test_a_deactivated_user_cannot_sign_in(client, agent):
+    agent.is_active = False
+    agent.save()
+    client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD})
+    assert signed_in_as(client) is None
+
+
+def test_signing_out_is_a_post(agent_client):
+    response = agent_client.post(LOGOUT)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:login")
+    assert signed_in_as(agent_client) is None
+
+
+def test_signing_out_by_get_is_refused(agent_client, agent):
+    assert agent_client.get(LOGOUT).status_code == 405
+    assert signed_in_as(agent_client) == agent
+
+
+def reset_link(message) -> str:
+    return re.search(r"https?://testserver(/\S+)", message.body).group(1)
+
+
+def test_a_password_reset_sends_a_link_that_sets_a_new_password(client, agent):
+    response = client.post(RESET, {"email": "agent@acme.test"})
+    assert response["Location"] == reverse("accounts:password_reset_done")
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["agent@acme.test"]
+    assert message.subject == "Reset your Helpdesk password"
+
+    form = client.get(reset_link(message), follow=True)
+    assert form.status_code == 200
+    assert 'name="new_password1"' in form.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"}
+    )
+    assert done["Location"] == reverse("accounts:password_reset_complete")
+
+    agent.refresh_from_db()
+    assert agent.check_password("a-brand-new-secret-9")
+    assert not agent.check_password(PASSWORD)
+    client.post(LOGIN, {"username": "agent@acme.test", "password": "a-brand-new-secret-9"})
+    assert signed_in_as(client) == agent
+
+
+def test_a_reset_link_works_only_once(client, agent):
+    client.post(RESET, {"email": "agent@acme.test"})
+    link = reset_link(mail.outbox[0])
+    form = client.get(link, follow=True)
+    client.post(form.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"})
+    again = client.get(link, follow=True)
+    assert "This link is invalid or has already been used" in again.content.decode()
+    assert 'name="new_password1"' not in again.content.decode()
+
+
+def test_a_forged_reset_link_is_refused(client, agent):
+    page = client.get(reverse("accounts:password_reset_confirm", args=["MQ", "forged-token"]), follow=True)
+    assert "This link is invalid or has already been used" in page.content.decode()
+
+
+def test_a_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(client, agent):
+    response = client.post(RESET, {"email": "nobody@acme.test"})
+    assert response["Location"] == reverse("accounts:password_reset_done")
+    assert mail.outbox == []
