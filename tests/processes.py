@@ -79,9 +79,10 @@ class Stack:
                 raise RuntimeError("web did not start:\n" + self.output())
             time.sleep(0.1)
 
-    def start_worker(self, tmp: Path) -> subprocess.Popen:
+    def start_worker(self, tmp: Path, interval: float = 1.0) -> subprocess.Popen:
+        """As the Procfile runs it: woken by NOTIFY, polling every `interval` seconds as a safety net."""
         return self._spawn(
-            "worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.1"], tmp
+            "worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", str(interval)], tmp
         )
 
     def output(self) -> str:

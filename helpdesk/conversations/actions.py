@@ -142,12 +142,23 @@ def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None 
         contact.save(update_fields=["last_seen_at", "last_page_url"])
         message.conversation = conversation
         events.message_created(message, notify=True)
-        if created and not presence.workspace_online(contact.workspace_id):
-            from helpdesk.conversations.tasks import send_away_reply
-
-            conversation_id = conversation.pk
-            transaction.on_commit(lambda: send_away_reply.enqueue(conversation_id))
+        _after_customer_message(conversation, message, created)
     return message
+
+
+def _after_customer_message(conversation: Conversation, message: Message, created: bool) -> None:
+    """The AI answers when it is on; otherwise a new conversation may get the away reply."""
+    from helpdesk.ai.agent import settings_for
+
+    if settings_for(conversation.workspace_id).enabled and not conversation.ai_paused:
+        from helpdesk.ai.tasks import answer
+
+        transaction.on_commit(lambda: answer.enqueue(message.pk))
+    elif created and not presence.workspace_online(conversation.workspace_id):
+        from helpdesk.conversations.tasks import send_away_reply
+
+        conversation_id = conversation.pk
+        transaction.on_commit(lambda: send_away_reply.enqueue(conversation_id))
 
 
 def post_agent_reply(conversation: Conversation, agent: User, body: str, *, private: bool = False) -> Message:
@@ -256,6 +267,90 @@ def assign(conversation: Conversation, agent: User, assignee: User | None) -> Co
         else:
             text = f"{agent.display_name} assigned the conversation to {assignee.display_name}"
         _system_note(conversation, text)
+        events.conversation_changed(conversation)
+    return conversation
+
+
+def post_ai_reply(conversation: Conversation, trigger_id: int, body: str, sources: list[dict]) -> Message:
+    """The AI's answer to one customer message; at most one (keyed by the trigger)."""
+    now = timezone.now()
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        client_id = f"ai-{trigger_id}"
+        existing = conversation.messages.filter(client_id=client_id).first()
+        if existing is not None:
+            return existing
+        message = Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            author_kind=Message.Author.AI,
+            body=body,
+            sources=sources,
+            client_id=client_id,
+            created_at=now,
+        )
+        conversation.last_message_at = now
+        conversation.last_message_preview = _preview(body)
+        fields = ["last_message_at", "last_message_preview"]
+        if conversation.status in (Conversation.Status.NEW, Conversation.Status.OPEN):
+            conversation.status = Conversation.Status.PENDING  # waiting on the customer
+            fields.append("status")
+        conversation.save(update_fields=fields)
+        message.conversation = conversation
+        events.message_created(message)
+        if "status" in fields:
+            events.conversation_changed(conversation)
+    return message
+
+
+def hand_over(conversation: Conversation, reason: str, text: str) -> Message:
+    """A person takes over: the visitor is told, the conversation is open and unassigned with
+    the reason recorded, agents are notified, and the AI stays quiet until handed back."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation.status = Conversation.Status.OPEN
+        conversation.assignee = None
+        conversation.ai_paused = True
+        conversation.escalation_reason = reason[:200]
+        conversation.resolved_at = None
+        conversation.save(update_fields=["status", "assignee", "ai_paused", "escalation_reason", "resolved_at"])
+        message = Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            author_kind=Message.Author.SYSTEM,
+            body=text,
+        )
+        message.conversation = conversation
+        events.message_created(message)
+        _system_note(conversation, f"Handed over to the team: {reason}")
+        events.conversation_changed(conversation, notify=f"Handed over: {reason}")
+    return message
+
+
+def hand_back(conversation: Conversation, agent: User) -> Conversation:
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        if not conversation.ai_paused:
+            return conversation
+        conversation.ai_paused = False
+        conversation.escalation_reason = ""
+        conversation.save(update_fields=["ai_paused", "escalation_reason"])
+        _system_note(conversation, f"{agent.display_name} handed the conversation back to the AI")
+        events.conversation_changed(conversation)
+    return conversation
+
+
+def resolve_by_customer(conversation: Conversation) -> Conversation:
+    """The visitor said the answer solved it."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        if conversation.status == Conversation.Status.RESOLVED:
+            return conversation
+        conversation.status = Conversation.Status.RESOLVED
+        conversation.resolved_at = timezone.now()
+        conversation.ai_resolved = not conversation.messages.filter(author_kind=Message.Author.AGENT, private=False).exists()
+        conversation.save(update_fields=["status", "resolved_at", "ai_resolved"])
+        _system_note(conversation, "The visitor marked the conversation as solved")
         events.conversation_changed(conversation)
     return conversation
 

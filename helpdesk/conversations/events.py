@@ -32,9 +32,9 @@ def controls_context(conversation: Conversation) -> dict:
     }
 
 
-def conversation_changed(conversation: Conversation) -> None:
+def conversation_changed(conversation: Conversation, *, notify: str = "") -> None:
     """Status, priority or assignee changed: the row and the open header on every inbox."""
-    html = render_to_string("inbox/index.html#row-oob", {"c": conversation}) + render_to_string(
+    html = render_to_string("inbox/index.html#row-oob", {"c": conversation, "notify_text": notify}) + render_to_string(
         "inbox/conversation.html#controls-oob", controls_context(conversation)
     )
     broadcast.on_commit(groups.agents(conversation.workspace_id), html)

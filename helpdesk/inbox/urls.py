@@ -11,6 +11,8 @@ urlpatterns = [
     path("c/<int:pk>/status", views.set_status, name="status"),
     path("c/<int:pk>/priority", views.set_priority, name="priority"),
     path("c/<int:pk>/assign", views.assign, name="assign"),
+    path("c/<int:pk>/suggest", views.suggest, name="suggest"),
+    path("c/<int:pk>/hand-back", views.hand_back, name="hand_back"),
     path("presence", views.set_presence, name="presence"),
     path("notifications", views.set_notifications, name="notifications"),
 ]

@@ -189,3 +189,24 @@ def set_notifications(request: HttpRequest) -> HttpResponse:
     request.user.notifications_enabled = request.POST.get("enabled") == "1"
     request.user.save(update_fields=["notifications_enabled"])
     return render(request, "inbox/index.html#notifications", {"me": request.user})
+
+
+@login_required
+@require_POST
+def suggest(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask the AI for a draft; it arrives in this agent's reply box over the websocket."""
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    from helpdesk.ai.tasks import suggest as suggest_task
+
+    suggest_task.enqueue(conv.pk, request.user.pk)
+    return HttpResponse(status=202)
+
+
+@login_required
+@require_POST
+def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.agent(request)
+    conv = conversation_for_agent(membership, pk)
+    actions.hand_back(conv, request.user)
+    return _controls(request, conv)

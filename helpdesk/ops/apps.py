@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class OpsConfig(AppConfig):
     name = "helpdesk.ops"
     label = "ops"
+
+    def ready(self) -> None:
+        from helpdesk.ops import worker  # noqa: F401  (connects the NOTIFY-on-enqueue receiver)

@@ -39,7 +39,43 @@ def seed() -> tuple[Workspace, str, str]:
         path.write_text(password)
         path.chmod(0o600)
     Membership.objects.get_or_create(user=user, workspace=workspace, defaults={"role": Membership.Role.OWNER})
+    _seed_knowledge(workspace)
     return workspace, DEMO_EMAIL, password
+
+
+DEMO_ARTICLES = [
+    (
+        "Shipping and delivery",
+        "# Shipping\n\nWe ship to every country in the European Union, Norway, Switzerland and the United Kingdom. "
+        "Orders leave our warehouse within two working days.\n\n## Delivery times\n\n"
+        "Delivery takes two to four working days in the EU and five to seven working days elsewhere in Europe. "
+        "Every order gets a tracking link by email as soon as it ships.\n\n## Shipping costs\n\n"
+        "Shipping is free for orders over 50 euros; below that it costs 4.90 euros.",
+    ),
+    (
+        "Returns and refunds",
+        "# Returns\n\nYou can return any unused item within 30 days of delivery. Start a return from the Orders page "
+        "of your account and print the prepaid label.\n\n## Refunds\n\nWe refund the original payment method within "
+        "five working days of receiving the parcel.",
+    ),
+]
+DEMO_FAQS = [
+    ("How do I reset my password?", "Click \"Forgot your password?\" on the sign-in page and follow the link we email you."),
+    ("Which payment methods do you accept?", "We accept Visa, Mastercard, American Express, PayPal and bank transfer."),
+]
+
+
+def _seed_knowledge(workspace: Workspace) -> None:
+    """A few articles and FAQ entries, so the demo's AI has something to answer from."""
+    from helpdesk.knowledge import actions as knowledge
+    from helpdesk.knowledge.models import FAQ, Article
+
+    if Article.objects.filter(workspace=workspace).exists() or FAQ.objects.filter(workspace=workspace).exists():
+        return
+    for title, body in DEMO_ARTICLES:
+        knowledge.create_article(workspace, title=title, body=body)
+    for question, answer in DEMO_FAQS:
+        knowledge.create_faq(workspace, question=question, answer=answer)
 
 
 def snippet(workspace: Workspace, server: str) -> str:

@@ -113,7 +113,7 @@ class InboxConsumer(_Base):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.membership = membership
-        await self.join(groups.agents(membership.workspace_id))
+        await self.join(groups.agents(membership.workspace_id), groups.agent(membership.user_id))
         await self.accept()
         await database_sync_to_async(live.agent_seen)(membership)
 

@@ -14,3 +14,8 @@ def contact(contact_id: int) -> str:
 def widget(workspace_id: int) -> str:
     """Every widget socket of a workspace: availability, token regeneration."""
     return f"widget.{workspace_id}"
+
+
+def agent(user_id: int) -> str:
+    """One agent's inbox sockets: things only they asked for (a suggested reply)."""
+    return f"agent.{user_id}"

@@ -203,3 +203,42 @@ def identify(request: HttpRequest) -> JsonResponse:
     except actions.IdentityRefused:
         return _error("Identity verification failed.", 403)
     return JsonResponse({"ok": True, "verified": contact.verified, "changed": contact.pk != before})
+
+
+@csrf_exempt
+@require_POST
+def feedback(request: HttpRequest, pk: int) -> JsonResponse:
+    """The visitor rates an AI answer (up / down) or says it solved their question."""
+    workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor.", 403)
+    message = (
+        Message.objects.select_related("conversation")
+        .filter(pk=pk, conversation__contact_id=visitor.contact_id, author_kind=Message.Author.AI)
+        .first()
+    )
+    if message is None:
+        return _error("No such answer.", 404)
+    rating = request.POST.get("rating", "")
+    if rating not in ("up", "down", "solved"):
+        return _error("rating must be up, down or solved.", 400)
+    from helpdesk.ai.models import Feedback
+
+    if rating == "solved":
+        Feedback.objects.update_or_create(message=message, defaults={"rating": Feedback.Rating.UP})
+        actions.resolve_by_customer(message.conversation)
+    else:
+        Feedback.objects.update_or_create(message=message, defaults={"rating": rating})
+    return JsonResponse({"ok": True, "rating": rating})
+
+
+@require_GET
+def help_article(request: HttpRequest, pk: int) -> HttpResponse:
+    """A knowledge article, public, as cited by the AI: enabled widget articles only."""
+    from helpdesk.knowledge.models import Article
+    from helpdesk.lib.markdown import render_markdown
+
+    article = Article.objects.select_related("workspace").filter(pk=pk, enabled=True).first()
+    if article is None or "widget" not in (article.channels or ["widget"]):
+        return render(request, "widget/unavailable.html", status=404)
+    return render(request, "widget/article.html", {"article": article, "html": render_markdown(article.body)})

@@ -15,6 +15,7 @@
   window.hdCursor = 0;
 
   function seen(el) {
+    if (el.hasAttribute("data-draft")) return; // a streaming answer is not a message yet
     var seq = parseInt(el.getAttribute("data-seq"), 10) || 0;
     if (seq > window.hdCursor) window.hdCursor = seq;
   }
@@ -72,7 +73,7 @@
       if (el.hasAttribute("data-seq")) {
         var isNew = placeMessage(container, el);
         handled = true;
-        if (isNew) document.dispatchEvent(new CustomEvent("hd:message", { detail: el }));
+        if (isNew && !el.hasAttribute("data-draft")) document.dispatchEvent(new CustomEvent("hd:message", { detail: el }));
       } else if (el.hasAttribute("data-row")) {
         placeRow(container, el);
         handled = true;

@@ -204,6 +204,20 @@
     }
   });
 
+  // Ratings of AI answers: thumbs up / down, or "that solved it".
+  messages.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-rate]");
+    if (!btn) return;
+    var box = btn.closest("[data-feedback]");
+    var data = new FormData();
+    data.append("rating", btn.getAttribute("data-rate"));
+    fetch("/chat/api/messages/" + box.getAttribute("data-feedback") + "/feedback", { method: "POST", headers: headers(), body: data })
+      .then(function (r) {
+        box.textContent = r.ok ? (btn.getAttribute("data-rate") === "solved" ? "Glad it helped!" : "Thanks for the feedback") : "Could not save that";
+      })
+      .catch(function () { box.textContent = "Could not save that"; });
+  });
+
   var closeBtn = document.getElementById("close-widget");
   if (closeBtn) closeBtn.addEventListener("click", function () { isOpen = false; toParent({ hd: "close" }); });
 

@@ -366,11 +366,29 @@ def test_the_same_external_id_in_another_workspace_is_another_contact(workspace,
     assert (a.workspace_id, b.workspace_id) == (workspace.pk, other_workspace.pk)
 
 
-# ---------------------------------------------------------------- away reply
+# ---------------------------------------------------------------- away reply (AI off)
+
+
+@pytest.fixture
+def ai_off(workspace):
+    from helpdesk.ai.models import AISettings
+
+    AISettings.objects.update_or_create(workspace=workspace, defaults={"enabled": False})
+
+
+def test_with_the_ai_on_every_customer_message_goes_to_the_ai(visitor, enqueued, django_capture_on_commit_callbacks):
+    from helpdesk.ai.tasks import answer
+
+    v, _ = visitor
+    with django_capture_on_commit_callbacks(execute=True):
+        first = actions.post_customer_message(v, "Hello?")
+    with django_capture_on_commit_callbacks(execute=True):
+        second = actions.post_customer_message(v, "Anyone?")
+    assert enqueued == [(answer.name, (first.pk,)), (answer.name, (second.pk,))]
 
 
 def test_a_new_conversation_while_nobody_is_online_enqueues_the_away_reply(
-    visitor, enqueued, django_capture_on_commit_callbacks
+    visitor, ai_off, enqueued, django_capture_on_commit_callbacks
 ):
     v, _ = visitor
     with django_capture_on_commit_callbacks(execute=True):
@@ -381,7 +399,7 @@ def test_a_new_conversation_while_nobody_is_online_enqueues_the_away_reply(
 
 
 def test_a_new_conversation_while_an_agent_is_online_enqueues_nothing(
-    visitor, agent, enqueued, django_capture_on_commit_callbacks
+    visitor, ai_off, agent, enqueued, django_capture_on_commit_callbacks
 ):
     bring_online(agent.memberships.get())
     v, _ = visitor

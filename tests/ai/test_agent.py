@@ -1,0 +1,265 @@
+"""The AI agent against the OpenAI-compatible stub, through the real client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from helpdesk.ai import agent as ai_agent
+from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
+from helpdesk.asgi import application
+from helpdesk.conversations import actions
+from helpdesk.conversations.models import Conversation, Message
+from tests.ai.conftest import add_article, add_faq
+
+SHIPPING = (
+    "We ship to every country in the European Union. Orders leave our warehouse within two working days. "
+    "Delivery to Norway takes five to seven days."
+)
+
+
+@pytest.fixture
+def knowledge(workspace):
+    return {
+        "article": add_article(workspace, "Shipping and delivery", f"# Shipping\n\n{SHIPPING}"),
+        "faq": add_faq(workspace, "How do I reset my password?", "Click 'Forgot password' on the sign-in page."),
+    }
+
+
+def ask(visitor, text: str) -> Message:
+    v, _raw = visitor
+    return actions.post_customer_message(v, text)
+
+
+def ai_messages(conversation: Conversation) -> list[Message]:
+    return list(conversation.messages.filter(author_kind=Message.Author.AI))
+
+
+def test_it_answers_from_the_knowledge_base_with_its_source(db, stub, knowledge, visitor):
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    [reply] = ai_messages(question.conversation)
+    assert "European Union" in reply.body  # the stub quotes the first passage it was given
+    assert reply.sources[0]["kind"] == "article"
+    assert reply.sources[0]["id"] == knowledge["article"].pk
+    assert reply.sources[0]["url"] == f"/help/{knowledge['article'].pk}/"
+    assert "Shipping" in stub.chat_requests()[-1]["messages"][0]["content"]
+    conversation = Conversation.objects.get(pk=question.conversation_id)
+    assert conversation.status == Conversation.Status.PENDING
+    assert AIRun.objects.get(trigger=question).status == AIRun.Status.ANSWERED
+
+
+def test_the_widget_shows_the_sources_as_links(db, stub, knowledge, visitor, client):
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    v, raw = visitor
+    html = client.get("/chat/api/thread", HTTP_X_WIDGET_TOKEN=v.workspace.public_token, HTTP_X_VISITOR_TOKEN=raw).content.decode()
+    assert f'href="/help/{knowledge["article"].pk}/"' in html
+    assert "Shipping and delivery" in html
+    page = client.get(f"/help/{knowledge['article'].pk}/")
+    assert page.status_code == 200 and "Norway" in page.content.decode()
+
+
+def test_a_confident_faq_match_answers_without_the_model(db, stub, knowledge, visitor):
+    question = ask(visitor, "How do I reset my password?")
+    ai_agent.answer(question.pk)
+    [reply] = ai_messages(question.conversation)
+    assert reply.body == "Click 'Forgot password' on the sign-in page."
+    assert reply.sources[0]["kind"] == "faq"
+    assert stub.chat_requests() == []
+
+
+def test_knowledge_only_mode_quotes_a_confident_passage(db, no_model, knowledge, visitor):
+    question = ask(visitor, "delivery to Norway")
+    ai_agent.answer(question.pk)
+    [reply] = ai_messages(question.conversation)
+    assert "Shipping and delivery" in reply.body and "Norway" in reply.body
+    assert reply.sources[0]["id"] == knowledge["article"].pk
+
+
+def test_knowledge_only_mode_hands_over_when_not_confident(db, no_model, knowledge, visitor):
+    question = ask(visitor, "Can I pay for delivery with bitcoin in Norway next winter?")
+    ai_agent.answer(question.pk)
+    conversation = Conversation.objects.get(pk=question.conversation_id)
+    assert ai_messages(conversation) == []
+    assert conversation.ai_paused and conversation.status == Conversation.Status.OPEN
+    assert conversation.escalation_reason
+
+
+def assert_handed_over(question: Message, reason_part: str) -> Conversation:
+    conversation = Conversation.objects.get(pk=question.conversation_id)
+    assert ai_messages(conversation) == []
+    assert conversation.status == Conversation.Status.OPEN
+    assert conversation.assignee_id is None
+    assert conversation.ai_paused
+    assert reason_part.lower() in conversation.escalation_reason.lower()
+    told = conversation.messages.filter(author_kind=Message.Author.SYSTEM, private=False)
+    assert told.exists(), "the visitor gets a clear message"
+    assert Message.objects.filter(pk=question.pk).exists(), "the customer's message is kept"
+    return conversation
+
+
+def test_it_hands_over_when_the_visitor_asks_for_a_person(db, stub, knowledge, visitor):
+    question = ask(visitor, "Can I talk to a real person please?")
+    ai_agent.answer(question.pk)
+    assert_handed_over(question, "asked for a person")
+    assert stub.chat_requests() == []
+
+
+def test_it_hands_over_when_an_escalation_rule_matches(db, stub, knowledge, visitor, workspace):
+    GuidanceRule.objects.create(workspace=workspace, kind="escalation", name="Refunds", content="Refund requests.\nkeywords: refund, money back")
+    question = ask(visitor, "I want my money back for the Norway delivery")
+    ai_agent.answer(question.pk)
+    assert_handed_over(question, "Refunds")
+
+
+def test_it_hands_over_when_nothing_relevant_is_found(db, stub, knowledge, visitor):
+    question = ask(visitor, "Quantum chromodynamics lattice simulations")
+    ai_agent.answer(question.pk)
+    assert_handed_over(question, "No relevant knowledge")
+    assert stub.chat_requests() == []
+
+
+def test_it_hands_over_when_the_model_cannot_answer(db, stub, knowledge, visitor):
+    stub.reply = "[HANDOFF]"
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    assert_handed_over(question, "could not answer")
+
+
+def test_the_model_can_name_the_escalation_rule(db, stub, knowledge, visitor, workspace):
+    GuidanceRule.objects.create(workspace=workspace, kind="escalation", name="Angry customers", content="The customer is upset.")
+    stub.reply = "[HANDOFF: Angry customers]"
+    question = ask(visitor, "Delivery to Norway is taking forever, this is unacceptable")
+    ai_agent.answer(question.pk)
+    assert_handed_over(question, "Angry customers")
+    assert "Angry customers" in stub.chat_requests()[-1]["messages"][0]["content"]
+
+
+@pytest.mark.parametrize("mode", ["fail", "garbage", "cut", "slow"])
+def test_provider_failures_fall_back_and_hand_over(db, stub, knowledge, visitor, workspace, mode):
+    AISettings.objects.update_or_create(workspace=workspace, defaults={"timeout": 0.5, "retries": 1})
+    stub.mode, stub.slow_seconds = mode, 1.5
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    conversation = assert_handed_over(question, "provider failed")
+    fallback = AISettings.objects.get(workspace=workspace).fallback_message
+    assert conversation.messages.filter(author_kind=Message.Author.SYSTEM, private=False, body__startswith=fallback).exists()
+
+
+def test_the_ai_stays_quiet_after_a_handover_until_handed_back(db, stub, knowledge, visitor, agent):
+    first = ask(visitor, "I need a human")
+    ai_agent.answer(first.pk)
+    second = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(second.pk)
+    assert ai_messages(first.conversation) == []
+    assert AIRun.objects.get(trigger=second).status == AIRun.Status.SKIPPED
+    actions.hand_back(first.conversation, agent)
+    third = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(third.pk)
+    assert len(ai_messages(first.conversation)) == 1
+
+
+def test_it_never_answers_over_an_assigned_agent_who_is_online(db, stub, knowledge, visitor, agent):
+    from helpdesk.accounts import presence
+    from helpdesk.accounts.models import Membership
+
+    question = ask(visitor, "How long does delivery to Norway take?")
+    actions.assign(question.conversation, agent, agent)
+    presence.touch(Membership.objects.get(user=agent))
+    ai_agent.answer(question.pk)
+    assert ai_messages(question.conversation) == []
+    assert AIRun.objects.get(trigger=question).reason == "an assigned agent is online"
+
+
+def test_answering_twice_posts_one_reply(db, stub, knowledge, visitor):
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    AIRun.objects.filter(trigger=question).update(status=AIRun.Status.RUNNING)  # as if the worker died after posting
+    ai_agent.answer(question.pk)
+    assert len(ai_messages(question.conversation)) == 1
+
+
+def test_a_customer_message_enqueues_the_ai_after_commit(db, stub, knowledge, visitor, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    with django_capture_on_commit_callbacks(execute=True):
+        question = ask(visitor, "How long does delivery to Norway take?")
+    queued = DBTaskResult.objects.get(task_path="helpdesk.ai.tasks.answer")
+    assert queued.args_kwargs["args"] == [question.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answer_streams_to_the_visitor_websocket(stub, knowledge, visitor, workspace):
+    stub.reply = "Delivery to Norway takes five to seven days [1] and orders leave within two days [1]."
+    stub.token_delay = 0.06
+    v, raw = visitor
+    question = actions.post_customer_message(v, "How long does delivery to Norway take?")
+
+    async def scenario():
+        comm = WebsocketCommunicator(
+            application, f"/ws/chat/?token={workspace.public_token}&visitor={raw}", headers=[(b"origin", b"http://localhost")]
+        )
+        assert (await comm.connect())[0]
+        await database_sync_to_async(ai_agent.answer)(question.pk)
+        frames = []
+        while not await comm.receive_nothing(timeout=0.3):
+            frames.append(await comm.receive_from())
+        await comm.disconnect()
+        return frames
+
+    frames = async_to_sync(scenario)()
+    drafts = [f for f in frames if f'id="ai-draft-{question.conversation_id}"' in f and "hx-swap-oob=\"delete\"" not in f]
+    assert "AI is writing" in drafts[0]
+    growing = [f for f in drafts if "Delivery to Norway" in f]
+    assert len(growing) >= 2 and len(growing[-1]) > len(growing[0])
+    final = next(i for i, f in enumerate(frames) if 'data-kind="ai"' in f)
+    assert "five to seven days" in frames[final] and 'class="sources"' in frames[final]
+    assert any('hx-swap-oob="delete"' in f for f in frames[final:] + frames[final - 1 : final])
+
+
+def test_copilot_drafts_a_reply_for_the_agent_only(db, stub, knowledge, visitor, agent, settings):
+    from channels.layers import get_channel_layer
+
+    from helpdesk.realtime import groups
+
+    question = ask(visitor, "How long does delivery to Norway take?")
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(groups.agent(agent.pk), channel)
+    ai_agent.suggest(question.conversation_id, agent.pk)
+    pushed = async_to_sync(layer.receive)(channel)["html"]
+    assert f'id="composer-{question.conversation_id}"' in pushed and 'hx-swap-oob="true"' in pushed
+    assert "European Union" in pushed and "Shipping and delivery" in pushed
+    assert question.conversation.messages.exclude(pk=question.pk).filter(private=False).count() == 0
+
+
+def test_the_visitor_rates_an_answer_and_says_it_solved_it(db, stub, knowledge, visitor, client):
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    [reply] = ai_messages(question.conversation)
+    v, raw = visitor
+    headers = {"HTTP_X_WIDGET_TOKEN": v.workspace.public_token, "HTTP_X_VISITOR_TOKEN": raw}
+    assert client.post(f"/chat/api/messages/{reply.pk}/feedback", {"rating": "down"}, **headers).status_code == 200
+    assert reply.__class__.objects.get(pk=reply.pk).feedback.rating == "down"
+    assert client.post(f"/chat/api/messages/{reply.pk}/feedback", {"rating": "meh"}, **headers).status_code == 400
+    assert client.post(f"/chat/api/messages/{reply.pk}/feedback", {"rating": "solved"}, **headers).status_code == 200
+    conversation = Conversation.objects.get(pk=question.conversation_id)
+    assert conversation.status == Conversation.Status.RESOLVED and conversation.ai_resolved
+
+
+def test_another_visitor_cannot_rate_an_answer(db, stub, knowledge, visitor, workspace, client):
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    [reply] = ai_messages(question.conversation)
+    _other, other_raw = actions.start_visitor(workspace)
+    response = client.post(
+        f"/chat/api/messages/{reply.pk}/feedback", {"rating": "up"},
+        HTTP_X_WIDGET_TOKEN=workspace.public_token, HTTP_X_VISITOR_TOKEN=other_raw,
+    )
+    assert response.status_code == 404
+    assert json.loads(response.content)["error"]
