@@ -71,6 +71,7 @@ class LLMStub:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # stream each token at once, as real providers do
 
             def log_message(self, *args):
                 pass

@@ -6,6 +6,7 @@ a ProviderConfig; timeouts, retries and model names come from settings or the wo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -24,7 +25,9 @@ class ProviderConfig:
     retries: int = 2
 
 
+@functools.lru_cache(maxsize=32)
 def _client(config: ProviderConfig) -> openai.OpenAI:
+    """One client (and its connection pool) per configuration, reused across calls."""
     return openai.OpenAI(
         base_url=config.base_url or None,
         # Local servers (Ollama, vLLM) accept any key; the client insists on one.

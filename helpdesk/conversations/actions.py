@@ -141,8 +141,10 @@ def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None 
             contact.last_page_url = page_url
         contact.save(update_fields=["last_seen_at", "last_page_url"])
         message.conversation = conversation
-        events.message_created(message, notify=True)
+        # Enqueue before broadcasting: on-commit hooks run in order, and the AI's answer is
+        # the one that a person is waiting for.
         _after_customer_message(conversation, message, created)
+        events.message_created(message, notify=True)
     return message
 
 

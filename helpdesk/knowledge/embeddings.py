@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 64
 LOCAL_DIMENSIONS = 384
+# A chunk's vector blends the embedding of its heading (the item's title and the section
+# path: what the passage is about, phrased much like a customer's question) with the
+# embedding of the whole passage. Measured on the evaluation sets (see README), a heading
+# share of 0.3 to 0.5 finds the right item far more often than the passage alone.
+HEADING_WEIGHT = 0.4
 
 
 class EmbeddingError(Exception):
@@ -47,6 +52,33 @@ def embed_texts(texts: list[str], *, progress: Callable[[int, int], None] | None
         if progress:
             progress(len(vectors), len(texts))
     return vectors
+
+
+def embed_chunks(
+    chunks: list[tuple[str, str]], *, progress: Callable[[int, int], None] | None = None
+) -> list[list[float]] | None:
+    """The vectors of (heading, text) chunks, in order; None when the provider is none."""
+    if not active():
+        return None
+    headings = list(dict.fromkeys(heading for heading, _ in chunks if heading))
+    vectors = embed_texts([_passage(heading, text) for heading, text in chunks] + headings, progress=progress)
+    by_heading = dict(zip(headings, vectors[len(chunks) :]))
+    blended = []
+    for (heading, _text), passage in zip(chunks, vectors):
+        if heading in by_heading:
+            passage = _unit([(1 - HEADING_WEIGHT) * p + HEADING_WEIGHT * h for p, h in zip(passage, by_heading[heading])])
+        blended.append(passage)
+    return blended
+
+
+def _passage(heading: str, text: str) -> str:
+    """The passage as the model reads it: the heading gives the text its context."""
+    return f"{heading}\n{text}" if heading and not text.startswith(heading) else text
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector] if norm else vector
 
 
 def embed_query(text: str) -> list[float] | None:

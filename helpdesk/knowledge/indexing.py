@@ -17,7 +17,7 @@ from django.db import transaction
 
 from helpdesk.knowledge import chunking, embeddings
 from helpdesk.knowledge.extract import ExtractionError, extract
-from helpdesk.knowledge.models import FAQ, Article, Chunk, Document, IndexStatus, embedding_input
+from helpdesk.knowledge.models import FAQ, Article, Chunk, Document, IndexStatus
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,7 @@ def _index(item: Item, snapshot: str) -> None:
         return
     vectors, error = None, ""
     try:
-        vectors = embeddings.embed_texts(
-            [embedding_input(p.heading, p.text) for p in pieces], progress=progress.span(50, 99)
-        )
+        vectors = embeddings.embed_chunks([(p.heading, p.text) for p in pieces], progress=progress.span(50, 99))
     except embeddings.EmbeddingError as exc:
         error = f"Embeddings failed ({exc}); found by keyword search only until indexed again."
     _finish(item, snapshot, pieces=pieces, vectors=vectors, error=error)

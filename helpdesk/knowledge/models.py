@@ -168,12 +168,3 @@ class Chunk(models.Model):
     @property
     def item(self) -> Article | FAQ | Document:
         return self.article or self.faq or self.document
-
-    @property
-    def embedding_input(self) -> str:
-        return embedding_input(self.heading, self.text)
-
-
-def embedding_input(heading: str, text: str) -> str:
-    """What is embedded for a chunk: its heading (title and section) gives the text context."""
-    return f"{heading}\n{text}" if heading and not text.startswith(heading) else text

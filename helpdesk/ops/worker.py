@@ -28,6 +28,8 @@ from django_tasks_db.management.commands.db_worker import Worker as BaseWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from helpdesk.realtime import broadcast
+
 logger = logging.getLogger("helpdesk.worker")
 
 CHANNEL = "helpdesk_tasks"
@@ -116,6 +118,7 @@ class Worker(BaseWorker):
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
+        broadcast.use_private_loop()
         # Import the heavy task modules now, not inside the first customer's reply.
         import helpdesk.ai.agent  # noqa: F401
         import helpdesk.ai.provider  # noqa: F401

@@ -47,13 +47,17 @@
     scrollDown();
   }
 
+  var starting = null; // one visitor per browser, however many callers ask at once
   function ensureVisitor() {
     if (visitor) return Promise.resolve(visitor);
+    if (starting) return starting;
     var data = new FormData();
     data.append("page_url", document.referrer || "");
-    return fetch("/chat/api/visitor", { method: "POST", headers: headers(), body: data })
+    starting = fetch("/chat/api/visitor", { method: "POST", headers: headers(), body: data })
       .then(function (r) { if (!r.ok) throw new Error("visitor " + r.status); return r.json(); })
-      .then(function (j) { visitor = j.visitor; store.set(visitor); return visitor; });
+      .then(function (j) { visitor = j.visitor; store.set(visitor); return visitor; })
+      .finally(function () { starting = null; });
+    return starting;
   }
 
   function catchUp() {

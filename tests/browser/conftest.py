@@ -33,9 +33,20 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(django_db_setup, django_db_blocker, tmp_path_factory):
+def llm():
+    from tests.llm_stub import LLMStub
+
+    stub = LLMStub().start()
+    yield stub
+    stub.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup, django_db_blocker, tmp_path_factory, llm):
     with django_db_blocker.unblock():
-        s = Stack(env=stack_env())
+        env = stack_env()
+        env.update(OPENAI_BASE_URL=llm.url, OPENAI_API_KEY="sk-test")
+        s = Stack(env=env)
         tmp = tmp_path_factory.mktemp("stack")
         s.start_web(tmp)
         s.start_worker(tmp)

@@ -16,7 +16,12 @@ PASSWORD = "pw-for-tests-1"
 
 @pytest.fixture
 def workspace():
-    return Workspace.objects.create(name="Acme", widget_company_name="Acme", widget_greeting="Hello from Acme!")
+    """A workspace whose people answer themselves: these tests are about the live chat."""
+    from helpdesk.ai.models import AISettings
+
+    workspace = Workspace.objects.create(name="Acme", widget_company_name="Acme", widget_greeting="Hello from Acme!")
+    AISettings.objects.create(workspace=workspace, enabled=False)
+    return workspace
 
 
 @pytest.fixture

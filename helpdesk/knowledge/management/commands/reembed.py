@@ -53,7 +53,7 @@ class Command(BaseCommand):
             if not batch:
                 break
             try:
-                vectors = embeddings.embed_texts([chunk.embedding_input for chunk in batch])
+                vectors = embeddings.embed_chunks([(chunk.heading, chunk.text) for chunk in batch])
             except embeddings.EmbeddingError as exc:
                 raise CommandError(f"{exc} (after {done} of {total} chunks)") from exc
             for chunk, vector in zip(batch, vectors):
