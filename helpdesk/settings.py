@@ -111,11 +111,18 @@ TEMPLATES = [
 
 DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "pgsql"))
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))}
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **embedded.ensure_postgres(PGDATA, RUN_DIR)}}
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# A connection pool per process: opening a connection costs more than most requests (a
+# PostgreSQL backend process each), and under ASGI every request runs in a thread of its own,
+# so Django's persistent connections (CONN_MAX_AGE) would not be reused.
+DB_POOL_SIZE = env_int("DB_POOL_SIZE", 10, minimum=0)
 DATABASES["default"].setdefault("OPTIONS", {})
+if DB_POOL_SIZE:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_helpdesk")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

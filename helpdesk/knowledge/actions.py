@@ -57,6 +57,14 @@ def _queue_indexing(item: Item) -> None:
     transaction.on_commit(lambda: task.enqueue(pk))
 
 
+def reindex(item: Item) -> Item:
+    """Index the item again from its current content (after a save made elsewhere, e.g. the
+    Django admin, or to retry an error)."""
+    with transaction.atomic():
+        _queue_indexing(item)
+    return item
+
+
 # ---------------------------------------------------------------- create
 
 
@@ -104,10 +112,10 @@ def update(item: Item, **changes) -> Item:
     if unknown:
         raise ValueError(f"cannot edit {', '.join(sorted(unknown))} of a {model.__name__}")
     enabled = changes.pop(_enabled_field(item), None)
-    old_file = item.file.name if isinstance(item, Document) else None
     with transaction.atomic():
         item = model.objects.select_for_update().get(pk=item.pk)
         before = indexing.fingerprint(item)
+        old_file = item.file.name if isinstance(item, Document) else None
         for name, value in changes.items():
             if name == "channels":
                 value = _channels(value)

@@ -123,6 +123,13 @@ class Worker(BaseWorker):
         import helpdesk.ai.agent  # noqa: F401
         import helpdesk.ai.provider  # noqa: F401
         import helpdesk.knowledge.retrieval  # noqa: F401
+        from helpdesk.knowledge import embeddings
+
+        if settings.EMBEDDING_PROVIDER == "local":
+            try:
+                embeddings.embed_query("warm-up")  # loads the local model (seconds) before any customer waits
+            except Exception:
+                logger.exception("could not load the local embedding model")
         self._listen()
         while self.running:
             close_old_connections()

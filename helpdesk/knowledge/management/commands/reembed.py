@@ -21,9 +21,22 @@ def column_dimensions() -> int:
 
 
 def resize_column(dimensions: int) -> None:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Deferred foreign-key checks of this transaction would block the ALTER: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         # The HNSW index is rebuilt by PostgreSQL along with the column.
         cursor.execute(f"ALTER TABLE knowledge_chunk ALTER COLUMN embedding TYPE vector({int(dimensions)}) USING NULL")
+
+
+def store(chunks: list[Chunk], vectors: list[list[float]]) -> None:
+    """Write the vectors as the column is now (its size may differ from the model's field
+    until the process restarts with the new EMBEDDING_DIMENSIONS)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE knowledge_chunk SET embedding = new.embedding::vector"
+            " FROM unnest(%s::bigint[], %s::text[]) AS new(id, embedding) WHERE knowledge_chunk.id = new.id",
+            [[chunk.pk for chunk in chunks], ["[" + ",".join(map(repr, vector)) + "]" for vector in vectors]],
+        )
 
 
 class Command(BaseCommand):
@@ -56,10 +69,7 @@ class Command(BaseCommand):
                 vectors = embeddings.embed_chunks([(chunk.heading, chunk.text) for chunk in batch])
             except embeddings.EmbeddingError as exc:
                 raise CommandError(f"{exc} (after {done} of {total} chunks)") from exc
-            for chunk, vector in zip(batch, vectors):
-                chunk.embedding = vector
-            with transaction.atomic():
-                Chunk.objects.bulk_update(batch, ["embedding"])
+            store(batch, vectors)
             done += len(batch)
             last_id = batch[-1].id
             self.stdout.write(f"{done}/{total}", ending="\r")

@@ -1,0 +1,171 @@
+import pytest
+from django.core.files.base import ContentFile
+
+from helpdesk.knowledge import retrieval
+from helpdesk.knowledge.models import Document
+from helpdesk.knowledge.tasks import index_document
+from tests.knowledge.conftest import add_article, add_faq
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def kb(workspace):
+    return {
+        "returns": add_article(
+            workspace,
+            "Returns and refunds",
+            "Send the parcel back within 30 days for a full refund.",
+            url="https://acme.test/returns",
+        ),
+        "shipping": add_article(workspace, "Shipping", "We ship to every country in the EU with a tracked courier."),
+        "hours": add_faq(workspace, "What are your opening hours?", "Monday to Friday, 9 to 5."),
+    }
+
+
+def ids(hits):
+    return [(h.kind, h.item_id) for h in hits]
+
+
+def test_full_text_finds_the_item_by_its_words_without_vectors(workspace, kb):
+    hits = retrieval.search(workspace, "How long do I have to send it back?")
+    assert ids(hits)[0] == ("article", kb["returns"].pk)
+    hit = hits[0]
+    assert hit.title == "Returns and refunds"
+    assert hit.url == "https://acme.test/returns"
+    assert hit.text == "Send the parcel back within 30 days for a full refund."
+    assert hit.answer == ""
+    assert hit.similarity is None
+    assert hit.coverage == pytest.approx(2 / 3)  # send, back found; long not
+
+
+def test_a_paraphrase_sharing_some_words_still_matches(workspace, kb):
+    hits = retrieval.search(workspace, "which hours is the shop opening on saturday")
+    assert ids(hits)[0] == ("faq", kb["hours"].pk)
+    assert hits[0].answer == "Monday to Friday, 9 to 5."
+    assert hits[0].title == "What are your opening hours?"
+    assert 0 < hits[0].coverage < 1
+
+
+def test_rarer_words_weigh_more(workspace, kb):
+    for n in range(5):
+        add_article(workspace, f"Country list {n}", "Every country we know of.")
+    hits = retrieval.search(workspace, "country courier")
+    assert ids(hits)[0] == ("article", kb["shipping"].pk)
+
+
+def test_nothing_matches_nothing(workspace, kb):
+    assert retrieval.search(workspace, "quantum chromodynamics") == []
+    assert retrieval.search(workspace, "how do I?") == []  # stop words only
+    assert retrieval.search(workspace, "   ") == []
+    assert retrieval.search(workspace, "refund", k=0) == []
+
+
+def test_odd_characters_in_the_query_are_only_text(workspace, kb):
+    for query in ["refund's & | ! :* (30)", "c++ \\ 'quote' \"double\"", "a:b <-> !refund", "ünïcödé 退款 refund"]:
+        retrieval.search(workspace, query)
+    assert ids(retrieval.search(workspace, "(refund) & !"))[0] == ("article", kb["returns"].pk)
+
+
+def test_k_limits_the_results_and_each_item_appears_once(workspace):
+    long = "\n\n".join(f"## Part {i}\n\n" + "The router needs a restart after a firmware update. " * 20 for i in range(4))
+    router = add_article(workspace, "Router guide", long)
+    assert router.chunks.count() >= 4
+    for n in range(6):
+        add_article(workspace, f"Router note {n}", "Router firmware notes.")
+    hits = retrieval.search(workspace, "router firmware restart", k=3)
+    assert len(hits) == 3
+    assert len(set(ids(hits))) == 3
+    assert ids(hits)[0] == ("article", router.pk)
+    assert len(retrieval.search(workspace, "router firmware restart", k=10)) == 7
+
+
+def test_disabled_and_inactive_items_are_never_retrieved(workspace, vectors, kb):
+    document = Document(workspace=workspace, title="Returns handbook")
+    document.file.save("returns.txt", ContentFile(b"Refund rules for parcels sent back."), save=True)
+    index_document.call(document.pk)
+    never = add_article(workspace, "Refund of a parcel", "Parcel refund rules.", enabled=False)
+    kb["returns"].enabled = False
+    kb["returns"].save()
+    kb["hours"].active = False
+    kb["hours"].save()
+    document.enabled = False
+    document.save()
+    hidden = {("article", never.pk), ("article", kb["returns"].pk), ("faq", kb["hours"].pk), ("document", document.pk)}
+    for query in ["refund parcel back", "opening hours", "reimbursement", "returns handbook"]:
+        hits = retrieval.search(workspace, query, k=10)
+        assert ids(hits) == [("article", kb["shipping"].pk)], query  # the only one left: vectors always rank it
+        assert not hidden & set(ids(hits))
+
+
+def test_articles_are_only_found_on_their_channels(workspace, kb):
+    kb["returns"].channels = ["email"]
+    kb["returns"].save()
+    assert retrieval.search(workspace, "refund", channel="widget") == []
+    assert ids(retrieval.search(workspace, "refund", channel="email")) == [("article", kb["returns"].pk)]
+
+
+def test_another_workspaces_knowledge_is_never_returned(workspace, other_workspace, vectors, kb):
+    theirs = add_article(other_workspace, "Refund policy", "Refund refund refund: send the parcel back for a refund.")
+    add_faq(other_workspace, "What are your opening hours?", "Always open.")
+    for query in ["refund", "What are your opening hours?", "reimbursement", "send the parcel back"]:
+        mine = retrieval.search(workspace, query, k=10)
+        assert all(h.item_id != theirs.pk for h in mine if h.kind == "article")
+        assert all(h.answer != "Always open." for h in mine)
+    assert ids(retrieval.search(other_workspace, "opening hours"))[0][0] == "faq"
+    assert retrieval.search(other_workspace, "opening hours")[0].answer == "Always open."
+
+
+def test_vectors_find_a_paraphrase_that_shares_no_word(workspace, vectors, kb, settings):
+    query = "Can I get a reimbursement?"
+    settings.EMBEDDING_PROVIDER = "none"
+    assert retrieval.search(workspace, query) == []
+    settings.EMBEDDING_PROVIDER = "openai"
+    hits = retrieval.search(workspace, query)
+    assert ids(hits)[0] == ("article", kb["returns"].pk)
+    assert 0 < hits[0].similarity < 1
+    assert hits[0].coverage == 0.0  # no word in common: the similarity tells
+
+
+def test_similarity_is_the_cosine_of_the_best_chunk(workspace, vectors, kb):
+    exact = retrieval.search(workspace, "What are your opening hours?")[0]
+    assert (exact.kind, exact.item_id) == ("faq", kb["hours"].pk)
+    assert exact.coverage == 1.0
+    unrelated = retrieval.search(workspace, "tracked courier to every country")
+    assert ids(unrelated)[0] == ("article", kb["shipping"].pk)
+    others = [h for h in unrelated if h.item_id != kb["shipping"].pk]
+    assert all(0.0 <= h.similarity < unrelated[0].similarity for h in others)
+    assert exact.similarity > 0.8
+
+
+def test_hybrid_ranks_by_both_lists(workspace, vectors, kb):
+    hits = retrieval.search(workspace, "refund for my parcel")
+    assert ids(hits)[0] == ("article", kb["returns"].pk)
+    assert hits[0].similarity is not None and hits[0].coverage == 1.0
+    assert hits[0].score > hits[-1].score if len(hits) > 1 else True
+
+
+def test_a_failing_query_embedding_falls_back_to_full_text(workspace, vectors, kb):
+    vectors.fail = True
+    hits = retrieval.search(workspace, "send it back")
+    assert ids(hits) == [("article", kb["returns"].pk)]
+    assert hits[0].similarity is None
+
+
+def test_the_approximate_index_path_finds_the_same(workspace, vectors, kb, monkeypatch):
+    exact = retrieval.search(workspace, "reimbursement for a parcel", k=3)
+    monkeypatch.setattr(retrieval, "EXACT_SEARCH_MAX_CHUNKS", 0)
+    approximate = retrieval.search(workspace, "reimbursement for a parcel", k=3)
+    assert ids(approximate) == ids(exact)
+    assert ids(approximate)[0] == ("article", kb["returns"].pk)
+
+
+def test_vectors_of_another_size_fall_back_to_full_text(workspace, vectors, kb, settings):
+    settings.EMBEDDING_DIMENSIONS = 8  # the model changed but nobody ran reembed yet
+    vectors.dimensions = 8
+    try:
+        hits = retrieval.search(workspace, "send it back")
+    finally:
+        vectors.dimensions = 384
+    assert ids(hits) == [("article", kb["returns"].pk)]
+    assert hits[0].similarity is None
