@@ -94,10 +94,9 @@ def source_of(hit, n: int) -> dict:
 # ---------------------------------------------------------------- when to answer
 
 
-def should_answer(trigger: Message) -> str:
+def should_answer(trigger: Message, ai: AISettings) -> str:
     """"" when the AI should answer this message, else why it stays quiet."""
     conversation = trigger.conversation
-    ai = settings_for(conversation.workspace_id)
     if not ai.enabled:
         return "AI is off"
     if conversation.ai_paused:
@@ -203,13 +202,13 @@ def answer(message_id: int) -> None:
         return  # answered already: a retried task does nothing twice
     AIRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1)
 
-    quiet = should_answer(trigger)
+    workspace = conversation.workspace
+    ai = settings_for(workspace)
+    quiet = should_answer(trigger, ai)
     if quiet:
         _finish(run, AIRun.Status.SKIPPED, quiet)
         return
 
-    workspace = conversation.workspace
-    ai = settings_for(workspace)
     draft = Draft(conversation, trigger)
     started = time.monotonic()
 

@@ -19,24 +19,44 @@ logger = logging.getLogger(__name__)
 
 
 _private_loop: asyncio.AbstractEventLoop | None = None
+_outbox: asyncio.Queue | None = None
 
 
 def use_private_loop() -> None:
-    """For long-lived sync processes (the worker): send through one event loop kept in a
-    thread of its own, so that the channel layer's Redis connections are reused instead of
-    opened anew for every message (async_to_sync would start a new loop each time)."""
-    global _private_loop
-    if _private_loop is None:
-        _private_loop = asyncio.new_event_loop()
-        threading.Thread(target=_private_loop.run_forever, name="broadcast-loop", daemon=True).start()
+    """For long-lived sync processes (the worker): hand sends to one event loop kept in a
+    thread of its own, which sends them in order, one after another. The caller does not
+    wait for Redis (a streaming answer goes on writing), and the channel layer's connections
+    are reused instead of opened anew for every message, as async_to_sync would."""
+    global _private_loop, _outbox
+    if _private_loop is not None:
+        return
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    async def drain() -> None:
+        global _outbox
+        _outbox = asyncio.Queue()
+        ready.set()
+        while True:
+            group, event = await _outbox.get()
+            try:
+                await get_channel_layer().group_send(group, event)
+            except Exception:
+                logger.exception("broadcast to %s failed", group)
+
+    def run() -> None:
+        loop.run_until_complete(drain())
+
+    threading.Thread(target=run, name="broadcast-loop", daemon=True).start()
+    ready.wait(5)
+    _private_loop = loop
 
 
 def _group_send(group: str, event: dict) -> None:
-    layer = get_channel_layer()
-    if _private_loop is not None:
-        asyncio.run_coroutine_threadsafe(layer.group_send(group, event), _private_loop).result(timeout=10)
+    if _private_loop is not None and _outbox is not None:
+        _private_loop.call_soon_threadsafe(_outbox.put_nowait, (group, event))
     else:
-        async_to_sync(layer.group_send)(group, event)
+        async_to_sync(get_channel_layer().group_send)(group, event)
 
 
 def send(group: str, html: str) -> None:
