@@ -21,6 +21,11 @@ class IdentityRefused(Exception):
     """The host page's identity hash does not match."""
 
 
+def _locked(conversation: Conversation) -> Conversation:
+    """The conversation re-read and row-locked for the rest of the transaction."""
+    return Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+
+
 def _preview(body: str) -> str:
     flat = " ".join(body.split())
     return flat if len(flat) <= PREVIEW_LENGTH else flat[: PREVIEW_LENGTH - 1] + "…"
@@ -166,7 +171,7 @@ def _after_customer_message(conversation: Conversation, message: Message, create
 def post_agent_reply(conversation: Conversation, agent: User, body: str, *, private: bool = False) -> Message:
     now = timezone.now()
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
             conversation=conversation,
@@ -216,7 +221,7 @@ def set_status(conversation: Conversation, agent: User, status: str) -> Conversa
     if status not in Conversation.Status.values:
         raise ValueError(f"unknown status {status!r}")
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         if conversation.status == status:
             return conversation
         conversation.status = status
@@ -241,7 +246,7 @@ def set_priority(conversation: Conversation, agent: User, priority: int) -> Conv
     if priority not in Conversation.Priority.values:
         raise ValueError(f"unknown priority {priority!r}")
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         if conversation.priority == priority:
             return conversation
         conversation.priority = priority
@@ -257,7 +262,7 @@ def assign(conversation: Conversation, agent: User, assignee: User | None) -> Co
     ).exists():
         raise ValueError("the assignee is not an agent of this workspace")
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         if conversation.assignee_id == (assignee.pk if assignee else None):
             return conversation
         conversation.assignee = assignee
@@ -277,7 +282,7 @@ def post_ai_reply(conversation: Conversation, trigger_id: int, body: str, source
     """The AI's answer to one customer message; at most one (keyed by the trigger)."""
     now = timezone.now()
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         client_id = f"ai-{trigger_id}"
         existing = conversation.messages.filter(client_id=client_id).first()
         if existing is not None:
@@ -309,7 +314,7 @@ def hand_over(conversation: Conversation, reason: str, text: str) -> Message:
     """A person takes over: the visitor is told, the conversation is open and unassigned with
     the reason recorded, agents are notified, and the AI stays quiet until handed back."""
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         conversation.status = Conversation.Status.OPEN
         conversation.assignee = None
         conversation.ai_paused = True
@@ -331,7 +336,7 @@ def hand_over(conversation: Conversation, reason: str, text: str) -> Message:
 
 def hand_back(conversation: Conversation, agent: User) -> Conversation:
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         if not conversation.ai_paused:
             return conversation
         conversation.ai_paused = False
@@ -345,7 +350,7 @@ def hand_back(conversation: Conversation, agent: User) -> Conversation:
 def resolve_by_customer(conversation: Conversation) -> Conversation:
     """The visitor said the answer solved it."""
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+        conversation = _locked(conversation)
         if conversation.status == Conversation.Status.RESOLVED:
             return conversation
         conversation.status = Conversation.Status.RESOLVED
