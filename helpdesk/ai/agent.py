@@ -111,10 +111,11 @@ def should_answer(trigger: Message, ai: AISettings) -> str:
     return ""
 
 
-def escalation_rule(workspace_id: int, text: str) -> GuidanceRule | None:
+def escalation_rule(rules: list[GuidanceRule], text: str) -> GuidanceRule | None:
+    """The first active escalation rule whose keywords occur in the text."""
     lowered = text.lower()
-    for rule in GuidanceRule.objects.filter(workspace_id=workspace_id, kind=GuidanceRule.Kind.ESCALATION, active=True):
-        if any(word in lowered for word in rule.keywords()):
+    for rule in rules:
+        if rule.kind == GuidanceRule.Kind.ESCALATION and any(word in lowered for word in rule.keywords()):
             return rule
     return None
 
@@ -143,8 +144,11 @@ class Draft:
 # ---------------------------------------------------------------- the prompt
 
 
-def build_messages(ai: AISettings, conversation: Conversation, hits, workspace: Workspace) -> list[dict]:
-    rules = list(GuidanceRule.objects.filter(workspace=workspace, active=True))
+def build_messages(
+    ai: AISettings, conversation: Conversation, hits, workspace: Workspace, rules: list[GuidanceRule] | None = None
+) -> list[dict]:
+    if rules is None:
+        rules = list(GuidanceRule.objects.filter(workspace=workspace, active=True))
     tone = [r for r in rules if r.kind == GuidanceRule.Kind.TONE]
     escalation = [r for r in rules if r.kind == GuidanceRule.Kind.ESCALATION]
     name = ai.business_name or workspace.widget_company_name or workspace.name
@@ -197,10 +201,11 @@ def answer(message_id: int) -> None:
     if trigger is None or trigger.author_kind != Message.Author.CUSTOMER:
         return
     conversation = trigger.conversation
-    run, created = AIRun.objects.get_or_create(trigger=trigger, defaults={"conversation": conversation})
-    if not created and run.status != AIRun.Status.RUNNING:
-        return  # answered already: a retried task does nothing twice
-    AIRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1)
+    run, created = AIRun.objects.get_or_create(trigger=trigger, defaults={"conversation": conversation, "attempts": 1})
+    if not created:
+        if run.status != AIRun.Status.RUNNING:
+            return  # answered already: a retried task does nothing twice
+        AIRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1)
 
     workspace = conversation.workspace
     ai = settings_for(workspace)
@@ -214,7 +219,8 @@ def answer(message_id: int) -> None:
 
     if PERSON_REQUEST.search(trigger.body):
         return _hand_over(run, conversation, "The visitor asked for a person")
-    rule = escalation_rule(workspace.pk, trigger.body)
+    rules = list(GuidanceRule.objects.filter(workspace=workspace, active=True))
+    rule = escalation_rule(rules, trigger.body)
     if rule is not None:
         return _hand_over(run, conversation, f"Escalation rule: {rule.name}")
 
@@ -237,14 +243,15 @@ def answer(message_id: int) -> None:
 
     draft.push("")  # "AI is writing…"
     text = ""
+    first_token_ms = 0
     last_push = 0.0
     try:
         for piece in provider.stream_chat(
-            provider_config(ai), ai.chat_model, build_messages(ai, conversation, hits, workspace),
+            provider_config(ai), ai.chat_model, build_messages(ai, conversation, hits, workspace, rules),
             temperature=ai.temperature, max_tokens=ai.max_tokens,
         ):
             if not text:
-                AIRun.objects.filter(pk=run.pk).update(first_token_ms=int((time.monotonic() - started) * 1000))
+                first_token_ms = int((time.monotonic() - started) * 1000)
             text += piece
             if text.lstrip().startswith(HANDOFF_MARKER[: len(text.lstrip())]):
                 continue  # might be the hand-over marker: show nothing yet
@@ -257,6 +264,8 @@ def answer(message_id: int) -> None:
         with transaction.atomic():
             draft.clear()
             return _hand_over(run, conversation, "The AI provider failed", message=ai.fallback_message)
+    if text:
+        AIRun.objects.filter(pk=run.pk).update(first_token_ms=first_token_ms)
     with transaction.atomic():
         draft.clear()
         if HANDOFF_MARKER in text or not text.strip():
