@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "helpdesk.ops",
     "helpdesk.ai",
     "helpdesk.knowledge",
+    "helpdesk.workspace",
     # after our apps, so that our `db_worker` (woken by NOTIFY) takes precedence
     "django_tasks_db",
 ]

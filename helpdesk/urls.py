@@ -13,6 +13,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("accounts/", include("helpdesk.accounts.urls")),
     path("inbox/", include("helpdesk.inbox.urls")),
+    path("settings/", include("helpdesk.workspace.urls")),
     path("admin/", admin.site.urls),
     path("", include("helpdesk.widget.urls")),
 ]

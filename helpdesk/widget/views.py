@@ -82,6 +82,7 @@ def chat(request: HttpRequest) -> HttpResponse:
             "online": presence.workspace_online(workspace.pk),
             "max_length": settings.WIDGET_MESSAGE_MAX_LENGTH,
             "poll_seconds": settings.WIDGET_POLL_SECONDS,
+            "preview": request.GET.get("preview") == "1",
         }
         response = render(request, "widget/chat.html", context)
     response["Content-Security-Policy"] = policy(widget_options.frame_ancestors(workspace))

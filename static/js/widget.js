@@ -261,6 +261,7 @@
     }
     toParent({ hd: "ready", color: body.getAttribute("data-color"), position: body.getAttribute("data-position") });
   }
+  if (body.hasAttribute("data-preview")) { input.disabled = true; return; } // the settings preview: look, do not talk
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
