@@ -14,6 +14,7 @@ from helpdesk.conversations import actions, events
 from helpdesk.conversations.access import conversation_for_agent
 from helpdesk.conversations.models import Conversation
 from helpdesk.inbox import queries
+from helpdesk.realtime import live
 
 THREAD_LIMIT = 200
 NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
@@ -84,11 +85,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
         return HttpResponseBadRequest("Bad cursor")
-    messages = conv.messages.filter(id__gt=after).select_related("author").order_by("id")[:500]
-    html = "".join(
-        render_to_string("inbox/conversation.html#message-oob", {"message": m, "conversation": conv}) for m in messages
-    )
-    return HttpResponse(html)
+    return HttpResponse(live.inbox_replay(membership, conv.pk, after))
 
 
 @login_required

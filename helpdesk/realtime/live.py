@@ -26,7 +26,7 @@ def widget_replay(visitor: Visitor, after: int) -> str:
     """Public messages of the visitor's conversations after the cursor, oldest first."""
     messages = list(
         Message.objects.filter(conversation__contact_id=visitor.contact_id, private=False, id__gt=after)
-        .select_related("author")
+        .select_related("author", "workspace")
         .order_by("id")[:REPLAY_LIMIT]
     )
     return "".join(render_to_string("widget/chat.html#message-oob", {"message": m}) for m in messages)

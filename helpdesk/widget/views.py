@@ -31,6 +31,7 @@ from helpdesk.conversations import actions
 from helpdesk.conversations.models import Message, Visitor
 from helpdesk.lib import ratelimit
 from helpdesk.lib.security import policy
+from helpdesk.realtime import live
 from helpdesk.widget import options as widget_options
 
 EMBED_JS = Path(settings.BASE_DIR) / "embed" / "embed.js"
@@ -129,12 +130,7 @@ def thread(request: HttpRequest) -> HttpResponse:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
         return _error("Bad cursor.", 400)
-    messages = list(
-        Message.objects.filter(conversation__contact_id=visitor.contact_id, private=False, id__gt=after)
-        .select_related("author")
-        .order_by("id")[:500]
-    )
-    html = "".join(render_to_string("widget/chat.html#message-oob", {"message": m}) for m in messages)
+    html = live.widget_replay(visitor, after)
     html += render_to_string(
         "widget/chat.html#availability-oob", {"online": presence.workspace_online(workspace.pk)}
     )
