@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "helpdesk.ai",
     "helpdesk.knowledge",
     "helpdesk.workspace",
+    "helpdesk.team",
     # after our apps, so that our `db_worker` (woken by NOTIFY) takes precedence
     "django_tasks_db",
 ]
@@ -220,6 +221,8 @@ EMBEDDING_PROVIDER = env_str("EMBEDDING_PROVIDER", "none")
 if EMBEDDING_PROVIDER not in ("none", "openai", "local"):
     raise ImproperlyConfigured(f"EMBEDDING_PROVIDER must be none, openai or local, got {EMBEDDING_PROVIDER!r}")
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1)
+# The largest knowledge document an admin may upload, in bytes.
+KNOWLEDGE_DOCUMENT_MAX_BYTES = env_int("KNOWLEDGE_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
 
 # ---------------------------------------------------------------- widget
 

@@ -3,6 +3,8 @@ from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import include, path
 
+from helpdesk.team import views as team_views
+
 
 def healthz(request):
     return HttpResponse("ok", content_type="text/plain")
@@ -14,6 +16,10 @@ urlpatterns = [
     path("accounts/", include("helpdesk.accounts.urls")),
     path("inbox/", include("helpdesk.inbox.urls")),
     path("settings/", include("helpdesk.workspace.urls")),
+    path("settings/ai/", include("helpdesk.ai.urls")),
+    path("settings/knowledge/", include("helpdesk.knowledge.urls")),
+    path("settings/team/", include("helpdesk.team.urls")),
+    path("invite/<str:token>/", team_views.accept_invite, name="accept_invite"),
     path("admin/", admin.site.urls),
     path("", include("helpdesk.widget.urls")),
 ]

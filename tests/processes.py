@@ -3,7 +3,9 @@ pointed at the test database and at a Redis of the test's choosing."""
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -42,6 +44,15 @@ def redis_reachable(url: str) -> bool:
         return False
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the test process dies, so a
+    killed or timed-out test run leaves no web or worker process behind."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 @dataclass
 class Stack:
     env: dict
@@ -60,7 +71,9 @@ class Stack:
     def _spawn(self, name: str, argv: list[str], tmp: Path) -> subprocess.Popen:
         log = tmp / f"{name}-{len(self.procs)}.log"
         self.logs.append(log)
-        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
         self.procs.append(proc)
         return proc
 

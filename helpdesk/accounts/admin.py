@@ -8,6 +8,7 @@ from helpdesk.accounts.models import Membership, User, Workspace
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "name", "is_active", "is_staff"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
     search_fields = ["email", "name"]
     fieldsets = [
         (None, {"fields": ["email", "password", "name", "notifications_enabled"]}),
@@ -25,9 +26,11 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Workspace)
 class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "public_token", "widget_enabled", "created_at"]
-    search_fields = ["name"]
+    list_display = ["name", "public_token", "widget_enabled", "business_hours_enabled", "created_at"]
+    list_filter = ["widget_enabled", "business_hours_enabled"]
+    search_fields = ["name", "public_token"]
     readonly_fields = ["public_token", "created_at"]
+    exclude = ["identity_secret"]  # shown once, in the settings page, when regenerated
     inlines = [MembershipInline]
 
 

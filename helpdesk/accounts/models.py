@@ -95,8 +95,13 @@ class Workspace(models.Model):
         max_length=500,
         blank=True,
         default="Thanks for your message! We're away right now, but we'll reply here as soon as we're back.",
-        help_text="Sent automatically when a conversation starts while no agent is online. Empty: no auto-reply.",
+        help_text="Shown in the widget outside business hours, and sent automatically when a conversation starts while no agent is online or outside business hours. Empty: no auto-reply.",
     )
+    timezone = models.CharField(max_length=64, default="UTC", help_text="Business hours are in this timezone.")
+    business_hours_enabled = models.BooleanField(
+        default=False, help_text="Outside business hours the widget shows the away message and new chats get it as a reply."
+    )
+    business_hours = models.JSONField(default=dict, blank=True, help_text='{"mon": ["09:00", "17:00"], ...}; a missing day is closed.')
     allowed_domains = models.TextField(
         blank=True,
         help_text="One origin or host a line (https://example.com, *.example.com). Empty: any site may embed the widget.",

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from helpdesk.accounts import hours
 from helpdesk.accounts.models import Membership, Workspace
 from helpdesk.realtime import broadcast, groups
 
@@ -38,6 +39,21 @@ def workspace_online(workspace_id: int) -> bool:
     return online_members(workspace_id).exists()
 
 
+def available(workspace: Workspace) -> bool:
+    """Someone can answer now: within business hours and an agent online."""
+    return hours.is_open(workspace) and workspace_online(workspace.pk)
+
+
+def widget_state(workspace: Workspace) -> dict:
+    """What the widget's availability line shows: online, away, or closed (outside business hours)."""
+    closed = not hours.is_open(workspace)
+    return {
+        "online": not closed and workspace_online(workspace.pk),
+        "closed": closed,
+        "away_message": workspace.away_message,
+    }
+
+
 def team(workspace: Workspace) -> list[dict]:
     members = Membership.objects.filter(workspace=workspace, is_active=True).select_related("user").order_by("user__email")
     return [{"membership": m, "user": m.user, "online": is_online(m)} for m in members]
@@ -50,7 +66,7 @@ def publish(workspace: Workspace) -> None:
     )
     broadcast.on_commit(
         groups.widget(workspace.pk),
-        render_to_string("widget/chat.html#availability-oob", {"online": workspace_online(workspace.pk)}),
+        render_to_string("widget/chat.html#availability-oob", widget_state(workspace)),
     )
 
 

@@ -294,7 +294,7 @@ def _hand_over(run: AIRun, conversation: Conversation, reason: str, *, message: 
         if locked.status != AIRun.Status.RUNNING:
             return
         text = message or HANDOFF_MESSAGE
-        if not presence.workspace_online(conversation.workspace_id) and conversation.workspace.away_message:
+        if not presence.available(conversation.workspace) and conversation.workspace.away_message:
             text = f"{text} {conversation.workspace.away_message}"
         actions.hand_over(conversation, reason, text)
         _finish(run, AIRun.Status.HANDED_OVER, reason)

@@ -6,6 +6,7 @@ import hashlib
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from helpdesk.accounts.models import Workspace
@@ -78,6 +79,12 @@ class GuidanceRule(models.Model):
 
     class Meta:
         ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                "workspace", "kind", Lower("name"), name="ai_guidancerule_unique_name",
+                violation_error_message="A rule of this kind already has this name.",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.name}"

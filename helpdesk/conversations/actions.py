@@ -161,7 +161,7 @@ def _after_customer_message(conversation: Conversation, message: Message, create
         from helpdesk.ai.tasks import answer
 
         transaction.on_commit(lambda: answer.enqueue(message.pk))
-    elif created and not presence.workspace_online(conversation.workspace_id):
+    elif created and not presence.available(conversation.workspace):
         from helpdesk.conversations.tasks import send_away_reply
 
         conversation_id = conversation.pk

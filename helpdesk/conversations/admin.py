@@ -1,10 +1,15 @@
 from django.contrib import admin
+from django.db import models
 
 from helpdesk.conversations.models import Contact, Conversation, Message, Visitor
 
 
+class Admin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(Admin):
     list_display = ["__str__", "email", "workspace", "verified", "created_at"]
     list_filter = ["verified"]
     search_fields = ["name", "email", "external_id"]
@@ -12,22 +17,24 @@ class ContactAdmin(admin.ModelAdmin):
 
 
 @admin.register(Visitor)
-class VisitorAdmin(admin.ModelAdmin):
+class VisitorAdmin(Admin):
     list_display = ["pk", "contact", "workspace", "created_at"]
+    search_fields = ["contact__name", "contact__email"]
     readonly_fields = ["token_hash", "created_at"]
     raw_id_fields = ["workspace", "contact"]
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(Admin):
     list_display = ["pk", "contact", "workspace", "status", "priority", "assignee", "last_message_at"]
     list_filter = ["status", "priority", "channel", "ai_resolved"]
     search_fields = ["contact__name", "contact__email"]
     raw_id_fields = ["workspace", "contact", "assignee"]
+    readonly_fields = ["created_at"]
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(Admin):
     list_display = ["pk", "conversation", "author_kind", "private", "created_at"]
     list_filter = ["author_kind", "private"]
     search_fields = ["body"]

@@ -11,7 +11,7 @@ from helpdesk.conversations.models import Conversation
 
 @task()
 def send_away_reply(conversation_id: int) -> None:
-    conversation = Conversation.objects.filter(pk=conversation_id).first()
-    if conversation is None or presence.workspace_online(conversation.workspace_id):
+    conversation = Conversation.objects.select_related("workspace").filter(pk=conversation_id).first()
+    if conversation is None or presence.available(conversation.workspace):
         return
     actions.post_away_reply(conversation)

@@ -15,4 +15,5 @@ urlpatterns = [
     path("c/<int:pk>/hand-back", views.hand_back, name="hand_back"),
     path("presence", views.set_presence, name="presence"),
     path("notifications", views.set_notifications, name="notifications"),
+    path("canned", views.canned_responses, name="canned"),
 ]

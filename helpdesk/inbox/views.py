@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
@@ -15,6 +15,7 @@ from helpdesk.conversations.access import conversation_for_agent
 from helpdesk.conversations.models import Conversation
 from helpdesk.inbox import queries
 from helpdesk.realtime import live
+from helpdesk.team.models import CannedResponse
 
 THREAD_LIMIT = 200
 NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
@@ -207,3 +208,13 @@ def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
     conv = conversation_for_agent(membership, pk)
     actions.hand_back(conv, request.user)
     return _controls(request, conv)
+
+
+@login_required
+@require_GET
+def canned_responses(request: HttpRequest) -> HttpResponse:
+    """The workspace's canned responses whose shortcut starts with ?q=, for the reply box's / menu."""
+    membership = access.agent(request)
+    q = request.GET.get("q", "").strip().lower()[:40]
+    found = CannedResponse.objects.filter(workspace=membership.workspace, shortcut__startswith=q)[:8]
+    return JsonResponse({"results": [{"shortcut": c.shortcut, "text": c.text} for c in found]})

@@ -41,28 +41,33 @@ def active() -> bool:
     return settings.EMBEDDING_PROVIDER != "none"
 
 
-def embed_texts(texts: list[str], *, progress: Callable[[int, int], None] | None = None) -> list[list[float]] | None:
+def embed_texts(
+    texts: list[str], *, progress: Callable[[int, int], None] | None = None, workspace_id: int | None = None
+) -> list[list[float]] | None:
     """One vector per text, in order, computed in batches; None when the provider is none.
 
-    `progress(done, total)` is called after each batch."""
+    `progress(done, total)` is called after each batch. With `workspace_id`, the workspace's own
+    AI settings (base URL, key, embedding model) override the server's for the openai provider."""
     if not active():
         return None
     vectors: list[list[float]] = []
     for batch in _batches(texts, BATCH_SIZE):
-        vectors.extend(_embed_batch(batch))
+        vectors.extend(_embed_batch(batch, workspace_id))
         if progress:
             progress(len(vectors), len(texts))
     return vectors
 
 
 def embed_chunks(
-    chunks: list[tuple[str, str]], *, progress: Callable[[int, int], None] | None = None
+    chunks: list[tuple[str, str]], *, progress: Callable[[int, int], None] | None = None, workspace_id: int | None = None
 ) -> list[list[float]] | None:
     """The vectors of (heading, text) chunks, in order; None when the provider is none."""
     if not active():
         return None
     headings = list(dict.fromkeys(heading for heading, _ in chunks if heading))
-    vectors = embed_texts([_passage(heading, text) for heading, text in chunks] + headings, progress=progress)
+    vectors = embed_texts(
+        [_passage(heading, text) for heading, text in chunks] + headings, progress=progress, workspace_id=workspace_id
+    )
     by_heading = dict(zip(headings, vectors[len(chunks) :]))
     blended = []
     for (heading, _text), passage in zip(chunks, vectors):
@@ -82,11 +87,11 @@ def _unit(vector: list[float]) -> list[float]:
     return [x / norm for x in vector] if norm else vector
 
 
-def embed_query(text: str) -> list[float] | None:
+def embed_query(text: str, workspace_id: int | None = None) -> list[float] | None:
     """The query's vector, or None when the provider is none. Raises EmbeddingError."""
     if not active():
         return None
-    return _embed_batch([text])[0]
+    return _embed_batch([text], workspace_id)[0]
 
 
 def _batches(items: list[str], size: int) -> Iterable[list[str]]:
@@ -94,11 +99,11 @@ def _batches(items: list[str], size: int) -> Iterable[list[str]]:
         yield items[start : start + size]
 
 
-def _embed_batch(texts: list[str]) -> list[list[float]]:
+def _embed_batch(texts: list[str], workspace_id: int | None = None) -> list[list[float]]:
     name = settings.EMBEDDING_PROVIDER
     try:
         if name == "openai":
-            raw = _openai(texts)
+            raw = _openai(texts, workspace_id)
         elif name == "local":
             raw = _local(texts)
         else:
@@ -128,16 +133,26 @@ def _checked(vector: list[float]) -> list[float]:
     return [x / norm for x in vector]
 
 
-def _openai(texts: list[str]) -> list[list[float]]:
+def openai_target(workspace_id: int | None) -> tuple[provider.ProviderConfig, str]:
+    """The endpoint and model that embed a workspace's knowledge: its AI settings where they
+    are filled in, the server's OPENAI_* settings where they are not."""
+    from helpdesk.ai.models import AISettings
+
+    ai = AISettings.objects.filter(workspace_id=workspace_id).first() if workspace_id else None
     config = provider.ProviderConfig(
-        base_url=settings.OPENAI_BASE_URL,
-        api_key=settings.OPENAI_API_KEY,
+        base_url=(ai and ai.base_url) or settings.OPENAI_BASE_URL,
+        api_key=(ai and ai.api_key) or settings.OPENAI_API_KEY,
         timeout=settings.OPENAI_TIMEOUT,
         retries=settings.OPENAI_MAX_RETRIES,
     )
+    return config, (ai and ai.embedding_model) or settings.OPENAI_EMBEDDING_MODEL
+
+
+def _openai(texts: list[str], workspace_id: int | None = None) -> list[list[float]]:
+    config, model = openai_target(workspace_id)
     # Empty strings are refused by some providers.
     inputs = [text if text.strip() else "." for text in texts]
-    return provider.embed(config, settings.OPENAI_EMBEDDING_MODEL, inputs, dimensions=settings.EMBEDDING_DIMENSIONS)
+    return provider.embed(config, model, inputs, dimensions=settings.EMBEDDING_DIMENSIONS)
 
 
 _model = None

@@ -84,7 +84,9 @@ def _index(item: Item, snapshot: str) -> None:
         return
     vectors, error = None, ""
     try:
-        vectors = embeddings.embed_chunks([(p.heading, p.text) for p in pieces], progress=progress.span(50, 99))
+        vectors = embeddings.embed_chunks(
+            [(p.heading, p.text) for p in pieces], progress=progress.span(50, 99), workspace_id=item.workspace_id
+        )
     except embeddings.EmbeddingError as exc:
         error = f"Embeddings failed ({exc}); found by keyword search only until indexed again."
     _finish(item, snapshot, pieces=pieces, vectors=vectors, error=error)
@@ -137,3 +139,20 @@ def _finish(
         if hasattr(current, "progress"):
             fields["progress"] = 100 if pieces is not None else 0
         model.objects.filter(pk=current.pk).update(**fields)
+
+
+def reembed_workspace(workspace_id: int, batch_size: int = embeddings.BATCH_SIZE) -> int:
+    """Compute the vectors of a workspace's chunks again (its embedding model changed).
+    Chunks keep their text; only the vectors are replaced, batch by batch. Returns how many."""
+    if not embeddings.active():
+        return 0
+    done, last_id = 0, 0
+    chunks = Chunk.objects.filter(workspace_id=workspace_id).order_by("id")
+    while batch := list(chunks.filter(id__gt=last_id).only("id", "heading", "text")[:batch_size]):
+        vectors = embeddings.embed_chunks([(c.heading, c.text) for c in batch], workspace_id=workspace_id)
+        for chunk, vector in zip(batch, vectors):
+            chunk.embedding = vector
+        Chunk.objects.bulk_update(batch, ["embedding"])
+        done += len(batch)
+        last_id = batch[-1].id
+    return done

@@ -47,6 +47,9 @@ class IndexStatus(models.TextChoices):
 class Indexed(models.Model):
     """What every knowledge item has: its workspace and where its indexing stands."""
 
+    kind: str  # "article", "faq" or "document": the item's name in URLs and in the activity log
+    enabled_field = "enabled"
+
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="%(class)ss")
     status = models.CharField(max_length=20, choices=IndexStatus.choices, default=IndexStatus.PROCESSING)
     status_detail = models.TextField(blank=True, help_text="Why indexing failed, in words for the admin.")
@@ -56,8 +59,14 @@ class Indexed(models.Model):
     class Meta:
         abstract = True
 
+    @property
+    def is_enabled(self) -> bool:
+        return getattr(self, self.enabled_field)
+
 
 class Article(Indexed):
+    kind = "article"
+
     title = models.CharField(max_length=500)
     body = models.TextField(blank=True, help_text="Markdown.")
     enabled = models.BooleanField(default=True)
@@ -73,6 +82,9 @@ class Article(Indexed):
 
 
 class FAQ(Indexed):
+    kind = "faq"
+    enabled_field = "active"
+
     question = models.CharField(max_length=500)
     answer = models.TextField()
     order = models.IntegerField(default=0)
@@ -94,6 +106,8 @@ def document_upload_to(document: Document, filename: str) -> str:
 
 
 class Document(Indexed):
+    kind = "document"
+
     title = models.CharField(max_length=500)
     file = models.FileField(
         upload_to=document_upload_to,
@@ -110,6 +124,10 @@ class Document(Indexed):
     @property
     def extension(self) -> str:
         return Path(self.file.name or "").suffix.lower()
+
+    @property
+    def filename(self) -> str:
+        return Path(self.file.name or "").name
 
 
 class Chunk(models.Model):

@@ -88,7 +88,7 @@ def search(workspace: Workspace, query: str, k: int = 5, channel: str = "widget"
     visible = visible_chunks(workspace, channel)
 
     rankings = [(FULL_TEXT_WEIGHT, _full_text(workspace, visible, lexemes))] if lexemes else []
-    vector = _query_vector(query)
+    vector = _query_vector(query, workspace.pk)
     if vector is not None:
         try:
             rankings.append((VECTOR_WEIGHT, _nearest(workspace, visible, vector)))
@@ -159,9 +159,9 @@ def _full_text(workspace: Workspace, visible: QuerySet[Chunk], lexemes: list[str
     return [(row[0], _item_key(*row[1:4]), row[4]) for row in rows]
 
 
-def _query_vector(query: str) -> list[float] | None:
+def _query_vector(query: str, workspace_id: int) -> list[float] | None:
     try:
-        return embeddings.embed_query(query)
+        return embeddings.embed_query(query, workspace_id)
     except embeddings.EmbeddingError as exc:
         log.warning("query embedding failed, full-text search only: %s", exc)
         return None

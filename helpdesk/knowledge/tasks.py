@@ -21,3 +21,9 @@ def index_faq(faq_id: int) -> None:
 @task()
 def index_document(document_id: int) -> None:
     indexing.index(Document, document_id)
+
+
+@task()
+def reembed_workspace(workspace_id: int) -> None:
+    """After a workspace's embedding model changed: its chunks' vectors, computed again."""
+    indexing.reembed_workspace(workspace_id)

@@ -80,7 +80,7 @@ def chat(request: HttpRequest) -> HttpResponse:
             "workspace": workspace,
             "options": widget_options.resolve(workspace, request.GET),
             "parent_origin": parent or "",
-            "online": presence.workspace_online(workspace.pk),
+            **presence.widget_state(workspace),
             "max_length": settings.WIDGET_MESSAGE_MAX_LENGTH,
             "poll_seconds": settings.WIDGET_POLL_SECONDS,
             "preview": request.GET.get("preview") == "1",
@@ -131,9 +131,7 @@ def thread(request: HttpRequest) -> HttpResponse:
     except ValueError:
         return _error("Bad cursor.", 400)
     html = live.widget_replay(visitor, after)
-    html += render_to_string(
-        "widget/chat.html#availability-oob", {"online": presence.workspace_online(workspace.pk)}
-    )
+    html += render_to_string("widget/chat.html#availability-oob", presence.widget_state(workspace))
     response = HttpResponse(html)
     response["Cache-Control"] = "no-store"
     return response

@@ -14,8 +14,7 @@ from helpdesk.workspace.forms import WidgetForm
 def update_widget(form: WidgetForm, actor: User) -> Workspace:
     with transaction.atomic():
         workspace = form.save()
-        changed = {name: form.cleaned_data[name] for name in form.changed_data}
-        activity.record(workspace, actor, "widget.updated", changed=changed)
+        activity.record(workspace, actor, "widget.updated", changed=activity.changes(form))
     return workspace
 
 

@@ -20,3 +20,10 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> list[tuple[str, object]]:
+        """The detail as (name, value) pairs for the log page: changed fields first, then the rest."""
+        detail = dict(self.detail or {})
+        pairs = list((detail.pop("changed", None) or {}).items())
+        return pairs + list(detail.items())

@@ -1,5 +1,6 @@
 /* The agent inbox: live rows and threads (via live.js), catch-up after reconnects,
- * typing, presence heartbeat, unread count in the title, notifications and sound. */
+ * typing, presence heartbeat, unread count in the title, notifications and sound, and the
+ * reply box's menu of canned responses. */
 (function () {
   "use strict";
   var body = document.body;
@@ -111,7 +112,115 @@
     updateTitle();
   });
 
+  // Canned responses: "/" and a shortcut, at the start of the reply or after a space, opens a
+  // menu of the workspace's matching responses; Enter, Tab or a click puts the text in its place.
+  var canned = { menu: null, textarea: null, items: [], active: 0, start: 0, q: null };
+  var CANNED_TOKEN = /(^|\s)\/([\w-]*)$/;
+
+  function cannedClose() {
+    canned.q = null;
+    canned.items = [];
+    if (canned.menu) canned.menu.hidden = true;
+  }
+
+  function cannedMenu() {
+    if (canned.menu) return canned.menu;
+    var menu = canned.menu = document.createElement("ul");
+    menu.id = "canned-menu";
+    menu.setAttribute("role", "listbox");
+    menu.className = "fixed z-50 max-h-48 overflow-y-auto rounded-md border border-slate-200 bg-white py-1 text-sm shadow";
+    menu.hidden = true;
+    menu.addEventListener("mousedown", function (e) {
+      e.preventDefault(); // keep the focus in the reply box
+      var li = e.target.closest("li[data-index]");
+      if (li) cannedChoose(parseInt(li.getAttribute("data-index"), 10));
+    });
+    document.body.appendChild(menu);
+    return menu;
+  }
+
+  function cannedRender() {
+    var menu = cannedMenu(), t = canned.textarea;
+    menu.textContent = "";
+    if (!canned.items.length || !t || !t.isConnected) { menu.hidden = true; return; }
+    canned.items.forEach(function (item, i) {
+      var li = document.createElement("li"), code = document.createElement("span"), text = document.createElement("span");
+      li.setAttribute("role", "option");
+      li.setAttribute("data-index", i);
+      li.setAttribute("aria-selected", String(i === canned.active));
+      li.className = "cursor-pointer truncate px-3 py-1.5" + (i === canned.active ? " bg-slate-100" : "");
+      code.className = "font-mono font-semibold";
+      code.textContent = "/" + item.shortcut;
+      text.className = "ml-2 text-slate-500";
+      text.textContent = item.text;
+      li.appendChild(code); li.appendChild(text);
+      menu.appendChild(li);
+    });
+    var r = t.getBoundingClientRect();
+    menu.style.left = r.left + "px";
+    menu.style.width = r.width + "px";
+    menu.style.bottom = (window.innerHeight - r.top + 4) + "px";
+    menu.hidden = false;
+  }
+
+  function cannedLookup(t) {
+    var before = t.value.slice(0, t.selectionStart);
+    var m = t.selectionStart === t.selectionEnd && CANNED_TOKEN.exec(before);
+    var url = t.form.getAttribute("data-canned-url");
+    if (!m || !url) { cannedClose(); return; }
+    var q = m[2].toLowerCase();
+    if (q === canned.q && t === canned.textarea) return;
+    canned.textarea = t;
+    canned.start = before.length - m[2].length - 1;
+    canned.q = q;
+    fetch(url + "?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (canned.q !== q || canned.textarea !== t) return; // a newer lookup is under way
+        canned.items = data.results || [];
+        canned.active = 0;
+        cannedRender();
+      })
+      .catch(cannedClose);
+  }
+
+  function cannedChoose(i) {
+    var t = canned.textarea, item = canned.items[i];
+    var typed = t && t.isConnected ? t.value.slice(canned.start, t.selectionStart) : "";
+    if (!item || !/^\/[\w-]*$/.test(typed)) { cannedClose(); return false; }
+    t.value = t.value.slice(0, canned.start) + item.text + t.value.slice(t.selectionStart);
+    t.selectionStart = t.selectionEnd = canned.start + item.text.length;
+    cannedClose();
+    t.focus();
+    return true;
+  }
+
+  function cannedKey(e) {
+    if (!canned.menu || canned.menu.hidden || e.target !== canned.textarea || e.isComposing) return false;
+    var n = canned.items.length;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      canned.active = (canned.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+      cannedRender();
+    } else if ((e.key === "Enter" && !e.shiftKey) || e.key === "Tab") {
+      if (!cannedChoose(canned.active)) return false;
+    } else if (e.key === "Escape") {
+      cannedClose();
+    } else {
+      return false;
+    }
+    e.preventDefault();
+    return true;
+  }
+
+  function cannedCheck() {
+    if (canned.textarea && !canned.textarea.isConnected) cannedClose();
+  }
+  document.addEventListener("htmx:afterSwap", cannedCheck);
+  document.addEventListener("htmx:oobAfterSwap", cannedCheck);
+  document.addEventListener("focusout", function (e) { if (e.target === canned.textarea) cannedClose(); });
+
   document.addEventListener("keydown", function (e) {
+    if (cannedKey(e)) return;
     var t = e.target;
     if (t.tagName === "TEXTAREA" && t.closest(".composer") && e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
@@ -120,6 +229,7 @@
   });
   document.addEventListener("input", function (e) {
     var t = e.target;
+    if (t.tagName === "TEXTAREA" && t.closest(".composer")) cannedLookup(t);
     if (t.tagName !== "TEXTAREA" || !t.closest(".composer") || !socket) return;
     var isNote = t.form.querySelector("input[name=private]:checked");
     if (isNote && isNote.value === "1") return; // notes are never shown to the visitor

@@ -26,7 +26,7 @@ VALID = {
     "widget_enabled": "on", "widget_title": "Talk to Acme", "widget_subtitle": "We reply fast",
     "widget_greeting": "Hej!", "widget_placeholder": "Ask away", "widget_primary_color": "#FF5500",
     "widget_position": "left", "widget_show_availability": "on", "widget_company_name": "Acme",
-    "allowed_domains": "https://acme.test\n*.acme.test", "away_message": "Back soon",
+    "allowed_domains": "https://acme.test\n*.acme.test", "away_message": "Back soon", "timezone": "UTC",
 }
 
 

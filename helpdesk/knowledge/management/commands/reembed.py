@@ -4,6 +4,8 @@ the embedding model or EMBEDDING_DIMENSIONS changed. A new size resizes the colu
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -62,11 +64,17 @@ class Command(BaseCommand):
         total = chunks.count()
         done, last_id = 0, 0
         while True:
-            batch = list(chunks.filter(id__gt=last_id).only("id", "heading", "text")[:batch_size])
+            batch = list(chunks.filter(id__gt=last_id).only("id", "workspace_id", "heading", "text")[:batch_size])
             if not batch:
                 break
             try:
-                vectors = embeddings.embed_chunks([(chunk.heading, chunk.text) for chunk in batch])
+                vectors = []
+                # Each workspace's chunks with its own embedding model (its AI settings).
+                for workspace_id, group in groupby(batch, key=lambda chunk: chunk.workspace_id):
+                    group = list(group)
+                    vectors += embeddings.embed_chunks(
+                        [(chunk.heading, chunk.text) for chunk in group], workspace_id=workspace_id
+                    )
             except embeddings.EmbeddingError as exc:
                 raise CommandError(f"{exc} (after {done} of {total} chunks)") from exc
             store(batch, vectors)

@@ -1,0 +1,178 @@
+"""The AI pages of the settings area: AI settings and guidance rules. Owners and admins only."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
+
+from helpdesk.accounts import access
+from helpdesk.ai import agent, provider, settings_actions
+from helpdesk.ai.forms import AISettingsForm, GuidanceRuleForm
+from helpdesk.ai.models import AISettings, GuidanceRule
+from helpdesk.knowledge import embeddings
+
+# A connection test answers quickly: no retries, and no longer than this whatever the timeout.
+TEST_TIMEOUT_SECONDS = 30.0
+
+
+def _settings_context(membership, form: AISettingsForm, **extra) -> dict:
+    return {"membership": membership, "form": form, "section": "ai", **extra}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ai_settings(request: HttpRequest) -> HttpResponse:
+    membership = access.admin(request)
+    ai = agent.settings_for(membership.workspace)
+    template = "ai/settings.html"
+    if request.method == "POST":
+        form = AISettingsForm(request.POST, instance=ai)
+        if form.is_valid():
+            reembed = "embedding_model" in form.changed_data
+            settings_actions.update_settings(form, request.user)
+            message = "AI settings saved. They apply from the next answer."
+            if reembed:
+                message += (
+                    " The embedding model changed: the knowledge base is being re-embedded with it in the"
+                    " background; until that finishes, search relies more on keywords."
+                    if embeddings.active()
+                    else " The embedding model applies once the server uses an embeddings API (EMBEDDING_PROVIDER=openai)."
+                )
+            messages.success(request, message)
+            form = AISettingsForm(instance=ai)
+            status = 200
+        else:
+            ai.refresh_from_db()
+            status = 422
+        if request.htmx:
+            template += "#form"
+        return render(request, template, _settings_context(membership, form), status=status)
+    return render(request, template, _settings_context(membership, AISettingsForm(instance=ai)))
+
+
+def _check_connection(ai: AISettings) -> tuple[bool, str]:
+    """Ask the chat model for one token with these (unsaved) settings. Never returns the key."""
+    if not ai.chat_model:
+        return False, "Enter a chat model to test the connection."
+    if not agent.chat_configured(ai):
+        return False, "No provider is configured: enter a base URL or an API key."
+    config = dataclasses.replace(agent.provider_config(ai), retries=0, timeout=min(ai.timeout, TEST_TIMEOUT_SECONDS))
+    try:
+        provider.check(config, ai.chat_model)
+    except provider.ProviderError as exc:
+        text = str(exc) or exc.__class__.__name__
+        if len(config.api_key) >= 8:
+            text = text.replace(config.api_key, "[API key]")
+        return False, text
+    return True, f"Connected: {ai.chat_model} answered."
+
+
+@login_required
+@require_POST
+def test_connection(request: HttpRequest) -> HttpResponse:
+    """Test the provider with the values in the form, not yet saved; a blank key uses the saved one."""
+    membership = access.admin(request)
+    candidate = AISettings.objects.get(pk=agent.settings_for(membership.workspace).pk)
+    form = AISettingsForm(request.POST, instance=candidate)
+    if not form.is_valid():
+        context = _settings_context(membership, form)
+        if request.htmx:
+            response = render(request, "ai/settings.html#form", context, status=422)
+            return reswap(retarget(response, "#ai-form"), "outerHTML")
+        return render(request, "ai/settings.html", context, status=422)
+    form.apply_key(candidate)  # the form's values are on `candidate` already; it is never saved
+    ok, text = _check_connection(candidate)
+    context = _settings_context(membership, form, connection={"ok": ok, "text": text})
+    return render(request, "ai/settings.html" + ("#connection" if request.htmx else ""), context)
+
+
+# ---------------------------------------------------------------- guidance rules
+
+
+def _guidance_context(membership, form: GuidanceRuleForm) -> dict:
+    rules = list(GuidanceRule.objects.filter(workspace=membership.workspace))
+    groups = [(kind, [r for r in rules if r.kind == kind]) for kind in GuidanceRule.Kind]
+    return {"membership": membership, "form": form, "groups": groups, "section": "guidance"}
+
+
+def _rules(request: HttpRequest, membership) -> HttpResponse:
+    """After a change from the list: the list again (htmx), or back to the page."""
+    if request.htmx:
+        form = GuidanceRuleForm(workspace=membership.workspace)
+        return render(request, "ai/guidance.html#rules", _guidance_context(membership, form))
+    return redirect("ai_settings:guidance")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def guidance(request: HttpRequest) -> HttpResponse:
+    membership = access.admin(request)
+    workspace = membership.workspace
+    template = "ai/guidance.html"
+    if request.method == "POST":
+        form = GuidanceRuleForm(request.POST, workspace=workspace)
+        if form.is_valid():
+            rule = settings_actions.create_rule(form, request.user)
+            messages.success(request, f"Rule \u201c{rule.name}\u201d added. It applies from the next answer.")
+            form = GuidanceRuleForm(workspace=workspace)
+            status = 200
+        else:
+            status = 422
+        if request.htmx:
+            template += "#rules"
+        return render(request, template, _guidance_context(membership, form), status=status)
+    return render(request, template, _guidance_context(membership, GuidanceRuleForm(workspace=workspace)))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def guidance_rule(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    rule = get_object_or_404(GuidanceRule, pk=pk, workspace=membership.workspace)
+    template = "ai/guidance_rule.html"
+    if request.method == "POST":
+        form = GuidanceRuleForm(request.POST, instance=rule, workspace=membership.workspace)
+        if form.is_valid():
+            settings_actions.update_rule(form, request.user)
+            messages.success(request, f"Rule \u201c{rule.name}\u201d saved.")
+            url = reverse("ai_settings:guidance")
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+        rule.refresh_from_db()
+        if request.htmx:
+            template += "#form"
+        context = {"membership": membership, "form": form, "rule": rule, "section": "guidance"}
+        return render(request, template, context, status=422)
+    form = GuidanceRuleForm(instance=rule, workspace=membership.workspace)
+    return render(request, template, {"membership": membership, "form": form, "rule": rule, "section": "guidance"})
+
+
+@login_required
+@require_POST
+def guidance_rule_active(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    rule = get_object_or_404(GuidanceRule, pk=pk, workspace=membership.workspace)
+    value = request.POST.get("active")
+    if value not in ("true", "false"):
+        return HttpResponseBadRequest("active must be true or false")
+    settings_actions.set_rule_active(rule, value == "true", request.user)
+    state = "active" if rule.active else "inactive"
+    messages.success(request, f"Rule \u201c{rule.name}\u201d is {state}.")
+    return _rules(request, membership)
+
+
+@login_required
+@require_POST
+def guidance_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    rule = get_object_or_404(GuidanceRule, pk=pk, workspace=membership.workspace)
+    name = rule.name
+    settings_actions.delete_rule(rule, request.user)
+    messages.success(request, f"Rule \u201c{name}\u201d deleted.")
+    return _rules(request, membership)

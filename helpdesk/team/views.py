@@ -1,0 +1,253 @@
+"""Team settings (members, invitations, canned responses): owners and admins only, agents get 403.
+Accepting an invitation is the one page here open to anonymous visitors: the token is the key."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from helpdesk.accounts import access
+from helpdesk.accounts.models import Membership, User
+from helpdesk.team import actions
+from helpdesk.team.forms import AcceptForm, CannedResponseForm, InviteForm
+from helpdesk.team.models import CannedResponse, Invitation
+
+ROLE_ORDER = {Membership.Role.OWNER: 0, Membership.Role.ADMIN: 1, Membership.Role.AGENT: 2}
+
+
+def _base_url(request: HttpRequest) -> str:
+    return request.build_absolute_uri("/")
+
+
+# ---------------------------------------------------------------- members and invitations
+
+
+def _team_context(membership: Membership, form: InviteForm | None, error: str) -> dict:
+    """Every member with what the signed-in person may do to them; the open invitations."""
+    is_owner = membership.role == Membership.Role.OWNER
+    role_choices = Membership.Role.choices if is_owner else [c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER]
+    members = sorted(
+        membership.workspace.memberships.select_related("user"),
+        key=lambda m: (not m.is_active, ROLE_ORDER.get(m.role, 9), m.user.email),
+    )
+    rows = [
+        {
+            "m": m,
+            "is_me": m.pk == membership.pk,
+            "manageable": m.pk != membership.pk and (is_owner or m.role != Membership.Role.OWNER),
+        }
+        for m in members
+    ]
+    invitations = Invitation.objects.open().filter(workspace=membership.workspace).select_related("invited_by")
+    return {
+        "membership": membership,
+        "section": "team",
+        "form": form or InviteForm(membership.workspace),
+        "rows": rows,
+        "role_choices": role_choices,
+        "invitations": invitations,
+        "error": error,
+    }
+
+
+def _team(request: HttpRequest, membership: Membership, form: InviteForm | None = None, error: str = "", status: int = 200):
+    template = "team/members.html" + ("#team" if request.htmx else "")
+    return render(request, template, _team_context(membership, form, error), status=status)
+
+
+def _member(membership: Membership, pk: int) -> Membership:
+    return get_object_or_404(Membership.objects.select_related("user"), pk=pk, workspace=membership.workspace)
+
+
+def _invitation(membership: Membership, pk: int) -> Invitation:
+    return get_object_or_404(Invitation, pk=pk, workspace=membership.workspace)
+
+
+@login_required
+@require_GET
+def members(request: HttpRequest) -> HttpResponse:
+    membership = access.admin(request)
+    return _team(request, membership)
+
+
+@login_required
+@require_POST
+def invite(request: HttpRequest) -> HttpResponse:
+    membership = access.admin(request)
+    form = InviteForm(membership.workspace, request.POST)
+    if form.is_valid():
+        try:
+            actions.invite(membership.workspace, request.user, form.cleaned_data["email"], form.cleaned_data["role"], _base_url(request))
+        except actions.NotAllowed as e:
+            form.add_error("email", str(e))
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}. The link works for 7 days.")
+            return _team(request, membership)
+    return _team(request, membership, form, status=422)
+
+
+@login_required
+@require_POST
+def resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    invitation = _invitation(membership, pk)
+    try:
+        actions.resend_invitation(invitation, request.user, _base_url(request))
+    except actions.NotAllowed as e:
+        return _team(request, membership, error=str(e), status=422)
+    messages.success(request, f"A new link is on its way to {invitation.email}; the previous one no longer works.")
+    return _team(request, membership)
+
+
+@login_required
+@require_POST
+def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    invitation = _invitation(membership, pk)
+    try:
+        actions.revoke_invitation(invitation, request.user)
+    except actions.NotAllowed as e:
+        return _team(request, membership, error=str(e), status=422)
+    messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
+    return _team(request, membership)
+
+
+@login_required
+@require_POST
+def set_role(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    target = _member(membership, pk)
+    try:
+        target = actions.set_role(membership, target, request.POST.get("role", ""))
+    except actions.NotAllowed as e:
+        return _team(request, membership, error=str(e), status=422)
+    messages.success(request, f"{target.user.email} is now {target.get_role_display().lower()}.")
+    return _team(request, membership)
+
+
+@login_required
+@require_POST
+def deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    target = _member(membership, pk)
+    try:
+        actions.deactivate(membership, target)
+    except actions.NotAllowed as e:
+        return _team(request, membership, error=str(e), status=422)
+    messages.success(request, f"{target.user.email} is deactivated and can no longer open the inbox.")
+    return _team(request, membership)
+
+
+@login_required
+@require_POST
+def reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    target = _member(membership, pk)
+    try:
+        actions.reactivate(membership, target)
+    except actions.NotAllowed as e:
+        return _team(request, membership, error=str(e), status=422)
+    messages.success(request, f"{target.user.email} is active again.")
+    return _team(request, membership)
+
+
+# ---------------------------------------------------------------- accepting an invitation
+
+
+@require_http_methods(["GET", "POST"])
+def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
+    """Anyone with the link: a new person chooses a name and password; someone who already has
+    an account signs in first, then joins. Either way they land in the inbox."""
+    try:
+        invitation = actions.find_invitation(token)
+    except actions.CannotAccept as e:
+        return _cannot_accept(request, e)
+    context = {"invitation": invitation, "workspace": invitation.workspace}
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    signed_in = request.user if request.user.is_authenticated else None
+
+    if signed_in is not None and signed_in != existing:
+        return render(request, "team/accept.html", {**context, "mode": "other_user"})
+    if existing is not None and signed_in is None:
+        return render(request, "team/accept.html", {**context, "mode": "sign_in"})
+    if existing is not None:
+        if request.method == "POST":
+            try:
+                actions.accept_invitation(invitation, existing)
+            except actions.CannotAccept as e:
+                return _cannot_accept(request, e)
+            return redirect("inbox:index")
+        return render(request, "team/accept.html", {**context, "mode": "join"})
+
+    form = AcceptForm(invitation, request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = actions.accept_invitation_as_new_user(invitation, form.cleaned_data["name"], form.cleaned_data["password"])
+        except actions.CannotAccept as e:
+            return _cannot_accept(request, e)
+        login(request, user)
+        return redirect("inbox:index")
+    return render(request, "team/accept.html", {**context, "mode": "new", "form": form}, status=422 if form.is_bound else 200)
+
+
+def _cannot_accept(request: HttpRequest, error: actions.CannotAccept) -> HttpResponse:
+    return render(request, "team/invite_problem.html", {"message": str(error)}, status=error.status)
+
+
+# ---------------------------------------------------------------- canned responses
+
+
+def _canned(request: HttpRequest, membership: Membership, form: CannedResponseForm, status: int = 200) -> HttpResponse:
+    template = "team/canned.html" + ("#canned" if request.htmx else "")
+    context = {
+        "membership": membership,
+        "section": "canned",
+        "form": form,
+        "responses": CannedResponse.objects.filter(workspace=membership.workspace),
+    }
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def canned(request: HttpRequest) -> HttpResponse:
+    membership = access.admin(request)
+    workspace = membership.workspace
+    if request.method == "POST":
+        form = CannedResponseForm(workspace, request.POST)
+        if not form.is_valid():
+            return _canned(request, membership, form, status=422)
+        saved = actions.save_canned_response(form, request.user)
+        messages.success(request, f"Saved /{saved.shortcut}. Agents can type it in the reply box now.")
+    return _canned(request, membership, CannedResponseForm(workspace))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def canned_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    canned = get_object_or_404(CannedResponse, pk=pk, workspace=membership.workspace)
+    shortcut = canned.shortcut
+    data = request.POST if request.method == "POST" else None
+    form = CannedResponseForm(membership.workspace, data, instance=canned)
+    if request.method == "POST" and form.is_valid():
+        saved = actions.save_canned_response(form, request.user)
+        messages.success(request, f"Saved /{saved.shortcut}.")
+        return redirect("team:canned")
+    context = {"membership": membership, "section": "canned", "form": form, "shortcut": shortcut, "canned": canned}
+    return render(request, "team/canned_edit.html", context, status=422 if form.is_bound else 200)
+
+
+@login_required
+@require_POST
+def canned_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = access.admin(request)
+    canned = get_object_or_404(CannedResponse, pk=pk, workspace=membership.workspace)
+    shortcut = canned.shortcut
+    actions.delete_canned_response(canned, request.user)
+    messages.success(request, f"Deleted /{shortcut}.")
+    return _canned(request, membership, CannedResponseForm(membership.workspace))
