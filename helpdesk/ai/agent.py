@@ -144,11 +144,18 @@ class Draft:
 # ---------------------------------------------------------------- the prompt
 
 
+def rules_for(conversation: Conversation) -> list[GuidanceRule]:
+    """The workspace's active guidance rules that apply on the conversation's channel (a rule
+    with no channels applies everywhere)."""
+    rules = GuidanceRule.objects.filter(workspace_id=conversation.workspace_id, active=True)
+    return [r for r in rules if not r.channels or conversation.channel in r.channels]
+
+
 def build_messages(
     ai: AISettings, conversation: Conversation, hits, workspace: Workspace, rules: list[GuidanceRule] | None = None
 ) -> list[dict]:
     if rules is None:
-        rules = list(GuidanceRule.objects.filter(workspace=workspace, active=True))
+        rules = rules_for(conversation)
     tone = [r for r in rules if r.kind == GuidanceRule.Kind.TONE]
     escalation = [r for r in rules if r.kind == GuidanceRule.Kind.ESCALATION]
     name = ai.business_name or workspace.widget_company_name or workspace.name
@@ -219,14 +226,14 @@ def answer(message_id: int) -> None:
 
     if PERSON_REQUEST.search(trigger.body):
         return _hand_over(run, conversation, "The visitor asked for a person")
-    rules = list(GuidanceRule.objects.filter(workspace=workspace, active=True))
+    rules = rules_for(conversation)
     rule = escalation_rule(rules, trigger.body)
     if rule is not None:
         return _hand_over(run, conversation, f"Escalation rule: {rule.name}")
 
     from helpdesk.knowledge import retrieval
 
-    hits = [h for h in retrieval.search(workspace, trigger.body, k=5) if is_relevant(h)]
+    hits = [h for h in retrieval.search(workspace, trigger.body, k=5, channel=conversation.channel) if is_relevant(h)]
     if not hits:
         return _hand_over(run, conversation, "No relevant knowledge found")
 
@@ -313,7 +320,7 @@ def suggest(conversation_id: int, user_id: int) -> None:
     last = conversation.messages.filter(author_kind=Message.Author.CUSTOMER).order_by("-id").first()
     from helpdesk.knowledge import retrieval
 
-    hits = [h for h in retrieval.search(workspace, last.body if last else "", k=5) if is_relevant(h)] if last else []
+    hits = [h for h in retrieval.search(workspace, last.body if last else "", k=5, channel=conversation.channel) if is_relevant(h)] if last else []
     error = ""
     text = ""
     if not hits:

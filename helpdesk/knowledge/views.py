@@ -193,10 +193,11 @@ def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 @require_POST
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
+    faq = _get(membership, "faq", pk)
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
         return HttpResponseBadRequest("direction must be up or down")
-    faq = actions.move_faq(_get(membership, "faq", pk), direction, actor=request.user)
+    faq = actions.move_faq(faq, direction, actor=request.user)
     messages.success(request, f"“{faq}” moved {direction}.")
     return _after(request, membership)
 

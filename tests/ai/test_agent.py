@@ -117,6 +117,20 @@ def test_it_hands_over_when_an_escalation_rule_matches(db, stub, knowledge, visi
     assert_handed_over(question, "Refunds")
 
 
+def test_rules_for_another_channel_do_not_apply(db, stub, knowledge, visitor, workspace):
+    GuidanceRule.objects.create(
+        workspace=workspace, kind="escalation", name="Email Norway", content="keywords: norway", channels=["email"]
+    )
+    GuidanceRule.objects.create(workspace=workspace, kind="tone", name="Formal email", content="Sign as The Team.", channels=["email"])
+    GuidanceRule.objects.create(workspace=workspace, kind="tone", name="Everywhere", content="Be brief.", channels=[])
+    question = ask(visitor, "How long does delivery to Norway take?")
+    ai_agent.answer(question.pk)
+    conversation = Conversation.objects.get(pk=question.conversation_id)
+    assert not conversation.escalation_reason and len(ai_messages(conversation)) == 1
+    system = stub.chat_requests()[0]["messages"][0]["content"]
+    assert "Be brief." in system and "Sign as The Team." not in system
+
+
 def test_it_hands_over_when_nothing_relevant_is_found(db, stub, knowledge, visitor):
     question = ask(visitor, "Quantum chromodynamics lattice simulations")
     ai_agent.answer(question.pk)
