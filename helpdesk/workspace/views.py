@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.accounts import access
 from helpdesk.ops.demo import snippet
@@ -25,6 +25,14 @@ def _widget_context(request: HttpRequest, membership, form: WidgetForm, **extra)
         "section": "widget",
         **extra,
     }
+
+
+@login_required
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """/settings/ opens the first settings page."""
+    access.admin(request)
+    return redirect("workspace:widget")
 
 
 @login_required
