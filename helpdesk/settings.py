@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.lib.security.ContentSecurityPolicyMiddleware",
+    "helpdesk.lib.security.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -121,10 +122,12 @@ DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 # PostgreSQL backend process each), and under ASGI every request runs in a thread of its own,
 # so Django's persistent connections (CONN_MAX_AGE) would not be reused.
 DB_POOL_SIZE = env_int("DB_POOL_SIZE", 10, minimum=0)
+# How long a request waits for a pooled connection before answering 503 (database unreachable).
+DB_POOL_TIMEOUT = env_int("DB_POOL_TIMEOUT", 10, minimum=1)
 DATABASES["default"].setdefault("OPTIONS", {})
 if DB_POOL_SIZE:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": 10}
+    DATABASES["default"]["OPTIONS"]["pool"] = {"min_size": 1, "max_size": DB_POOL_SIZE, "timeout": DB_POOL_TIMEOUT}
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DATABASE_NAME", "test_helpdesk")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,10 +1,14 @@
-"""Content-Security-Policy on every response. Views may set their own `frame-ancestors`."""
+"""Content-Security-Policy on every response (views may set their own `frame-ancestors`), and a
+clear 503 while the database is unreachable."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+logger = logging.getLogger(__name__)
 
 BASE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -23,4 +27,35 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", policy())
+        return response
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is briefly unreachable gets a clear 503, never a bare 500: the widget's
+    API answers JSON with an error the widget shows beside its Retry button (nothing was saved,
+    and a retry with the same client_id is saved once); pages answer a short HTML page."""
+
+    MESSAGE = "Not sent: we couldn't save your message just now. Please retry."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.db import InterfaceError, OperationalError
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning("database unavailable for %s %s: %s", request.method, request.path, exception)
+        if request.path.startswith("/chat/api/"):
+            response: HttpResponse = JsonResponse({"error": self.MESSAGE}, status=503)
+        else:
+            response = HttpResponse(
+                "<!doctype html><title>Unavailable</title><p>The helpdesk can't reach its database just now. "
+                "Nothing was changed: please try again in a moment.</p>",
+                status=503,
+            )
+        response["Retry-After"] = "2"
         return response

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, Workspace
@@ -11,6 +15,15 @@ from helpdesk.conversations.models import Conversation, Message, Visitor
 from helpdesk.realtime import broadcast, groups
 
 REPLAY_LIMIT = 500
+# Message ids are given out when a row is inserted, but transactions in different processes
+# commit (and push) in their own order: a client may hear of message 11 before message 10
+# commits. So a replay also re-sends the last minute's messages below the cursor; clients
+# show each message once, by id.
+REPLAY_GRACE = timedelta(seconds=60)
+
+
+def _after(after: int):
+    return Q(id__gt=after) | Q(created_at__gte=timezone.now() - REPLAY_GRACE)
 
 
 def widget_visitor(token: str, visitor_token: str) -> Visitor | None:
@@ -25,7 +38,7 @@ def widget_visitor(token: str, visitor_token: str) -> Visitor | None:
 def widget_replay(visitor: Visitor, after: int) -> str:
     """Public messages of the visitor's conversations after the cursor, oldest first."""
     messages = list(
-        Message.objects.filter(conversation__contact_id=visitor.contact_id, private=False, id__gt=after)
+        Message.objects.filter(_after(after), conversation__contact_id=visitor.contact_id, private=False)
         .select_related("author", "workspace")
         .order_by("id")[:REPLAY_LIMIT]
     )
@@ -52,7 +65,7 @@ def inbox_replay(membership: Membership, conversation_id: int, after: int) -> st
     conversation = _conversation(membership, conversation_id)
     if conversation is None:
         return ""
-    messages = list(conversation.messages.filter(id__gt=after).select_related("author").order_by("id")[:REPLAY_LIMIT])
+    messages = list(conversation.messages.filter(_after(after)).select_related("author").order_by("id")[:REPLAY_LIMIT])
     return "".join(
         render_to_string("inbox/conversation.html#message-oob", {"message": m, "conversation": conversation})
         for m in messages

@@ -8,14 +8,32 @@
  *    same data-client-id is removed;
  *  - [data-row] elements (inbox rows) replace any row with the same id and move to the
  *    top, if window.hdRowFilter(row) accepts them.
- * It also keeps window.hdCursor: the highest message id seen, the replay cursor.
+ * It also keeps window.hdCursor: the highest message id seen, the replay cursor. Only
+ * fragments that carry the stream (socket pushes, replays, catch-up polls, a whole thread
+ * rendered at once) move it: the answer to one's own write does not, since messages written
+ * meanwhile by others may have lower ids and would be skipped by the next replay.
  */
 (function () {
   "use strict";
   window.hdCursor = 0;
+  var ownWrite = false;
+
+  // Run `fn` (which swaps the response to one's own write) without moving the cursor.
+  window.hdOwnWrite = function (fn) {
+    ownWrite = true;
+    try { return fn(); } finally { ownWrite = false; }
+  };
+  // htmx responses to forms (an agent's reply) count as one's own writes too.
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var verb = (e.detail.requestConfig && e.detail.requestConfig.verb) || "get";
+    ownWrite = verb !== "get";
+  });
+  document.addEventListener("htmx:afterSwap", function () { ownWrite = false; });
+  document.addEventListener("htmx:afterRequest", function () { ownWrite = false; });
 
   function seen(el) {
     if (el.hasAttribute("data-draft")) return; // a streaming answer is not a message yet
+    if (ownWrite) return;
     var seq = parseInt(el.getAttribute("data-seq"), 10) || 0;
     if (seq > window.hdCursor) window.hdCursor = seq;
   }

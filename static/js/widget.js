@@ -172,7 +172,7 @@
       return fetch("/chat/api/messages", { method: "POST", headers: headers(), body: data });
     }).then(function (r) {
       if (r.status === 201) return r.text().then(function (html) {
-        swapFragments('<div hx-swap-oob="beforeend:#messages">' + html + "</div>");
+        window.hdOwnWrite(function () { swapFragments('<div hx-swap-oob="beforeend:#messages">' + html + "</div>"); });
       });
       return r.json().catch(function () { return {}; }).then(function (j) {
         var why = j.error || "Not sent.";

@@ -222,6 +222,7 @@ def test_opening_an_unread_conversation_marks_it_seen_and_refreshes_its_row(agen
 
 def test_the_thread_endpoint_returns_messages_after_the_cursor(agent_client, conversation, agent):
     first = conversation.messages.get()
+    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
     actions.post_agent_reply(conversation, agent, "Note to self", private=True)
     response = agent_client.get(url("thread", conversation), {"after": first.pk})
     page = response.content.decode()

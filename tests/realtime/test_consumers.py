@@ -4,6 +4,7 @@ with WebsocketCommunicator, on the in-memory channel layer."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -11,9 +12,11 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
+from django.utils import timezone
 
 from helpdesk.asgi import application
 from helpdesk.conversations import actions
+from helpdesk.conversations.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://localhost")
@@ -185,6 +188,7 @@ def test_a_socket_from_another_origin_is_refused(workspace, agent, visitor):
 def test_resume_replays_what_the_visitor_missed_after_the_cursor(workspace, agent, visitor):
     v, raw = visitor
     first = actions.post_customer_message(v, "first")
+    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
     conversation = first.conversation
     actions.post_agent_reply(conversation, agent, "missed reply one")
     actions.post_agent_reply(conversation, agent, "hidden note", private=True)
@@ -207,6 +211,7 @@ def test_resume_replays_what_the_visitor_missed_after_the_cursor(workspace, agen
 def test_the_inbox_resume_replays_the_open_thread_including_notes(workspace, agent, visitor):
     v, _raw = visitor
     first = actions.post_customer_message(v, "first")
+    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
     conversation = first.conversation
     actions.post_agent_reply(conversation, agent, "a private note", private=True)
 
@@ -222,6 +227,29 @@ def test_the_inbox_resume_replays_the_open_thread_including_notes(workspace, age
     replay = run(scenario)
     assert "a private note" in replay
     assert f'data-seq="{first.pk}"' not in replay
+
+
+def test_resume_also_replays_a_recent_message_below_the_cursor(workspace, agent, visitor):
+    """Another process's transaction may commit message 10 after message 11 was pushed: a client
+    that heard of 11 resumes after 11 and must still get 10."""
+    v, raw = visitor
+    old = actions.post_customer_message(v, "old question")
+    conversation = old.conversation
+    late = actions.post_agent_reply(conversation, agent, "committed late")
+    heard = actions.post_agent_reply(conversation, agent, "pushed first")
+    Message.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+
+    async def scenario():
+        comm = widget_socket(workspace, raw)
+        await comm.connect()
+        await comm.send_to(text_data=json.dumps({"type": "resume", "after": heard.pk}))
+        replay = await receive_all(comm)
+        await comm.disconnect()
+        return replay
+
+    replay = run(scenario)
+    assert f'data-seq="{late.pk}"' in replay and "committed late" in replay
+    assert "old question" not in replay
 
 
 def test_an_outsider_cannot_replay_or_type_into_another_workspace(workspace, agent, outsider, visitor):

@@ -3,11 +3,13 @@
 import gzip
 import json
 import uuid
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Contact, Message, Visitor, hash_token
@@ -209,6 +211,7 @@ def test_the_thread_never_shows_another_visitors_messages(client, workspace, vis
 def test_the_thread_starts_after_the_cursor(client, workspace, visitor, conversation):
     v, raw = visitor
     first = conversation.messages.get()
+    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
     actions.post_customer_message(v, "Second message")
     page = client.get(THREAD, {"after": first.pk}, **widget_headers(workspace, raw)).content.decode()
     assert "Second message" in page

@@ -1,0 +1,25 @@
+"""Rate limits count in Redis and fail open when it is unreachable: an outage of the cache must
+not refuse (and so lose) a visitor's message."""
+
+from __future__ import annotations
+
+from django.core.cache import caches
+
+from helpdesk.lib import ratelimit
+
+
+def test_hits_over_the_limit_are_refused():
+    assert [ratelimit.hit("t", "k", 2) for _ in range(3)] == [True, True, False]
+
+
+def test_an_unreachable_cache_allows_every_hit(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+            "OPTIONS": {"socket_connect_timeout": 0.2},
+        }
+    }
+    assert caches["default"]._cache._servers == ["redis://127.0.0.1:9/0"]  # the override took effect
+    assert all(ratelimit.hit("t", "k", 1) for _ in range(3))
+    assert "cache is unreachable" in caplog.text
