@@ -2,12 +2,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from helpdesk.accounts.forms import EmailAuthenticationForm
+from helpdesk.accounts.views import LoginView
 
 app_name = "accounts"
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        LoginView.as_view(
             template_name="accounts/login.html", authentication_form=EmailAuthenticationForm, redirect_authenticated_user=True
         ),
         name="login",

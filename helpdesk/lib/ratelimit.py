@@ -33,3 +33,39 @@ def hit(scope: str, key: str, limit: int, window: int = 60) -> bool:
 
 def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
+# ---------------------------------------------------------------- failures (sign-in)
+# A counter that starts at the first failure and expires `window` seconds later: N failures
+# within the window lock the key until it expires. Like `hit`, they allow while the cache is
+# down (the password is still checked).
+
+
+def _failure_key(scope: str, key: str) -> str:
+    return f"rl-fail:{scope}:{key}"
+
+
+def failures(scope: str, key: str) -> int:
+    try:
+        return int(cache.get(_failure_key(scope, key)) or 0)
+    except Exception:
+        logger.warning("failure count %s not read: the cache is unreachable", scope, exc_info=True)
+        return 0
+
+
+def record_failure(scope: str, key: str, window: int) -> None:
+    name = _failure_key(scope, key)
+    try:
+        if not cache.add(name, 1, timeout=window):
+            cache.incr(name)
+    except ValueError:
+        cache.add(name, 1, timeout=window)
+    except Exception:
+        logger.warning("failure %s not counted: the cache is unreachable", scope, exc_info=True)
+
+
+def clear_failures(scope: str, key: str) -> None:
+    try:
+        cache.delete(_failure_key(scope, key))
+    except Exception:
+        logger.warning("failures %s not cleared: the cache is unreachable", scope, exc_info=True)

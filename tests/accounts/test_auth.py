@@ -1,12 +1,15 @@
 """Signing in with an email address, signing out, and resetting a forgotten password."""
 
 import re
+import time
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 
 from helpdesk.accounts.models import User
+from tests.conftest import make_member
 
 LOGIN = reverse("accounts:login")
 LOGOUT = reverse("accounts:logout")
@@ -130,3 +133,54 @@ def test_a_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_sam
     response = client.post(RESET, {"email": "nobody@acme.test"})
     assert response["Location"] == reverse("accounts:password_reset_done")
     assert mail.outbox == []
+
+
+# ---------------------------------------------------------------- guessing
+
+
+def test_after_five_wrong_passwords_the_address_is_locked_even_with_the_right_one(client, agent, settings):
+    settings.LOGIN_FAILURE_LIMIT = 5
+    for _ in range(5):
+        assert client.post(LOGIN, {"username": "agent@acme.test", "password": "guess"}).status_code == 200
+    response = client.post(LOGIN, {"username": "Agent@acme.test", "password": PASSWORD})
+    assert response.status_code == 429
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert signed_in_as(client) is None
+    # Another address from another IP is not affected.
+    other = Client(REMOTE_ADDR="10.0.0.9")
+    make_member(agent.memberships.get().workspace, "colleague@acme.test")
+    assert other.post(LOGIN, {"username": "colleague@acme.test", "password": PASSWORD}).status_code == 302
+
+
+def test_the_lockout_ends_when_its_window_has_passed(client, agent, settings):
+    settings.LOGIN_FAILURE_LIMIT = 2
+    settings.LOGIN_LOCKOUT_SECONDS = 1
+    for _ in range(2):
+        client.post(LOGIN, {"username": "agent@acme.test", "password": "guess"})
+    assert client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 429
+    time.sleep(1.3)  # the counter expires in Redis
+    assert client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 302
+
+
+def test_one_ip_guessing_many_addresses_is_locked(client, agent, settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_IP = 3
+    for n in range(3):
+        client.post(LOGIN, {"username": f"guess{n}@acme.test", "password": "guess"})
+    assert client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 429
+    assert Client(REMOTE_ADDR="10.0.0.9").post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 302
+
+
+def test_a_successful_sign_in_clears_the_addresss_failures(client, agent, settings):
+    settings.LOGIN_FAILURE_LIMIT = 3
+    for _ in range(2):
+        client.post(LOGIN, {"username": "agent@acme.test", "password": "guess"})
+    assert client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 302
+    client.post(LOGOUT)
+    for _ in range(2):
+        client.post(LOGIN, {"username": "agent@acme.test", "password": "guess"})
+    assert client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 302
+
+
+def test_the_admin_signs_in_through_the_same_guarded_page(client, db):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
