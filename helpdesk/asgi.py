@@ -11,13 +11,15 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from helpdesk.lib.security import WidgetSocketWithoutCookies  # noqa: E402
 from helpdesk.realtime.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Both sockets are opened by pages of our own origin (/chat runs in our iframe),
-        # so a socket opened from any other origin is refused.
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # so a socket opened from any other origin is refused. The widget's socket never sees
+        # a cookie: visitors are known by their tokens.
+        "websocket": AllowedHostsOriginValidator(WidgetSocketWithoutCookies(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
     }
 )

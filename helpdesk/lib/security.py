@@ -59,3 +59,40 @@ class DatabaseUnavailableMiddleware:
             )
         response["Retry-After"] = "2"
         return response
+
+
+# ---------------------------------------------------------------- the widget sees no cookies
+
+def is_widget_path(path: str) -> bool:
+    return path == "/chat" or path.startswith(("/chat/", "/embed.js", "/help/", "/ws/chat/"))
+
+
+class WidgetWithoutCookiesMiddleware:
+    """The widget's pages and API identify visitors by tokens, never by cookies. Embedded on
+    another site the browser does not send the agent's session cookie (SameSite=Lax); embedded
+    on the helpdesk's own site it may, so on these paths every cookie is dropped before any
+    code sees it, and none is ever set: an agent's session can't act through /chat."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_widget_path(request.path):
+            return self.get_response(request)
+        request.COOKIES = {}
+        response = self.get_response(request)
+        for name in list(response.cookies):
+            del response.cookies[name]
+        return response
+
+
+class WidgetSocketWithoutCookies:
+    """The same for the widget's websocket: its scope loses the Cookie header."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") == "websocket" and is_widget_path(scope.get("path", "")):
+            scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"cookie"]}
+        return await self.inner(scope, receive, send)
