@@ -1,0 +1,103 @@
+"""Hostile input: markup in everything a visitor controls renders as text wherever it is shown,
+Markdown goes through the sanitizer, and oversized requests get a clear 4xx with nothing saved.
+(Forged tokens and HMACs, bad websocket frames, wrong origins, CSRF and other workspaces' IDs
+are tested beside the code they attack: tests/realtime, tests/widget, tests/test_access.py,
+tests/workspace/test_settings_walk.py.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from helpdesk.conversations import actions
+from helpdesk.conversations.models import Message
+from helpdesk.knowledge.models import Article
+from helpdesk.realtime import live
+from tests.conftest import widget_headers
+
+SCRIPT = "<script>alert('body')</script>"
+IMG = '<img src=x onerror="alert(1)">'
+NAME = '<b onmouseover="alert(2)">Mallory</b>'
+TRAIT = "<svg onload=alert(3)>"
+RAW = [SCRIPT, IMG, NAME, TRAIT, "<img", "<svg", "<b "]  # as markup, never as text
+
+
+@pytest.fixture
+def hostile(workspace, agent, visitor):
+    """A conversation where the visitor named themself, set a trait and wrote markup; the agent
+    quoted it back."""
+    v, raw = visitor
+    client = Client()
+    identify = client.post(
+        reverse("widget:identify"),
+        json.dumps({"name": NAME, "traits": {"plan": TRAIT}}),
+        content_type="application/json",
+        **widget_headers(workspace, raw),
+    )
+    assert identify.status_code == 200
+    sent = client.post(reverse("widget:send"), {"body": f"{SCRIPT} {IMG} **bold**"}, **widget_headers(workspace, raw))
+    assert sent.status_code == 201
+    conversation = Message.objects.get(body__startswith=SCRIPT).conversation
+    actions.post_agent_reply(conversation, agent, f"You wrote {SCRIPT} and {IMG}")
+    return conversation, raw, sent.content.decode()
+
+
+def assert_inert(html: str, where: str) -> None:
+    for raw in RAW:
+        assert raw not in html, f"{raw!r} unescaped in {where}"
+
+
+def test_markup_from_a_visitor_is_text_in_the_widget(client, workspace, hostile):
+    conversation, raw, post_response = hostile
+    assert_inert(post_response, "the post's response")
+    thread = client.get(reverse("widget:thread"), {"after": 0}, **widget_headers(workspace, raw)).content.decode()
+    assert_inert(thread, "the widget thread")
+    assert "&lt;script&gt;" in thread
+    v = actions.visitor_for_token(workspace, raw)
+    assert_inert(live.widget_replay(v, 0), "the widget socket's replay")
+
+
+def test_markup_from_a_visitor_is_text_in_the_inbox(client, agent, workspace, hostile):
+    conversation, _raw, _ = hostile
+    client.force_login(agent)
+    pages = {
+        "the list": client.get(reverse("inbox:index")).content.decode(),
+        "the conversation": client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode(),
+        "the socket's replay": live.inbox_replay(agent.memberships.get(), conversation.pk, 0),
+    }
+    for where, html in pages.items():
+        assert_inert(html, where)
+    assert "&lt;b onmouseover" in pages["the conversation"]  # the name, shown as typed
+    assert "&lt;svg onload" in pages["the conversation"]  # the trait too
+
+
+def test_a_help_article_goes_through_the_sanitizer(client, workspace):
+    article = Article.objects.create(
+        workspace=workspace, title="Returns", body=f"# Returns\n\n{SCRIPT}\n\n[x](javascript:alert(5))\n\n{IMG}\n\nSend it back."
+    )
+    page = client.get(reverse("widget:article", args=[article.pk])).content.decode()
+    assert "Send it back." in page
+    assert "<script>alert" not in page and "javascript:" not in page and "onerror" not in page
+
+
+def test_a_request_body_over_the_upload_limit_gets_400_and_saves_nothing(client, workspace, visitor, settings):
+    _v, raw = visitor
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    response = client.post(reverse("widget:send"), {"body": "x" * 20_000}, **widget_headers(workspace, raw))
+    assert response.status_code in (400, 413)
+    assert not Message.objects.exists()
+
+
+def test_an_oversized_identify_payload_is_refused(client, workspace, visitor):
+    v, raw = visitor
+    traits = {f"k{i}": "v" * 500 for i in range(200)}
+    response = client.post(
+        reverse("widget:identify"), json.dumps({"name": "Ada", "traits": traits}), content_type="application/json",
+        **widget_headers(workspace, raw),
+    )
+    assert response.status_code in (400, 413) and response.json()["error"]
+    v.contact.refresh_from_db()
+    assert v.contact.traits == {} and v.contact.name == ""
