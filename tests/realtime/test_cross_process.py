@@ -118,3 +118,67 @@ def test_an_agent_reply_written_by_another_process_reaches_the_visitor(stack, tm
     first, reply = asyncio.run(scenario())
     assert "Hello?" in first
     assert "On its way!" in reply
+
+
+def test_a_visitor_whose_socket_is_cut_again_and_again_misses_no_reply(stack):
+    """40 replies written by another process while the visitor's socket is cut every few
+    tenths of a second: reconnecting with the cursor (as the widget does) brings every one."""
+    import re
+    import threading
+
+    from channels.layers import channel_layers
+    from django.db import connection
+    from django.test import override_settings
+
+    from tests.conftest import make_member
+
+    workspace = Workspace.objects.create(name="Acme", away_message="")
+    agent = make_member(workspace, "agent@acme.test")
+    visitor, raw = actions.start_visitor(workspace)
+    conversation = actions.post_customer_message(visitor, "Tell me everything").conversation
+    sent: list[int] = []
+    redis_layer = {"default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [{"address": stack.env["REDIS_URL"], "socket_timeout": None}], "prefix": stack.env["CHANNEL_PREFIX"]},
+    }}
+
+    def write():
+        try:
+            for n in range(40):
+                sent.append(actions.post_agent_reply(conversation, agent, f"Reply number {n}").pk)
+                threading.Event().wait(0.03)
+        finally:
+            connection.close()
+
+    async def receive() -> tuple[set[int], int]:
+        seen: set[int] = set()
+        cursor, cuts = 0, 0
+        uri = f"{stack.ws_url}/ws/chat/?token={workspace.public_token}&visitor={raw}"
+        deadline = asyncio.get_running_loop().time() + 30
+        while asyncio.get_running_loop().time() < deadline:
+            async with websockets.connect(uri, origin=stack.base_url) as ws:
+                await ws.send(json.dumps({"type": "resume", "after": cursor}))
+                stop = asyncio.get_running_loop().time() + 0.15 + 0.1 * (cuts % 3)
+                while (left := stop - asyncio.get_running_loop().time()) > 0:
+                    try:
+                        frame = await asyncio.wait_for(ws.recv(), left)
+                    except asyncio.TimeoutError:
+                        break
+                    for seq in map(int, re.findall(r'data-seq="(\d+)" data-kind="agent"', frame)):
+                        seen.add(seq)
+                        cursor = max(cursor, seq)
+            cuts += 1
+            if len(sent) == 40 and set(sent) <= seen:
+                break
+        return seen, cuts
+
+    with override_settings(CHANNEL_LAYERS=redis_layer):
+        channel_layers.backends = {}
+        writer = threading.Thread(target=write)
+        writer.start()
+        seen, cuts = asyncio.run(receive())
+        writer.join()
+    channel_layers.backends = {}
+    assert len(sent) == 40 and cuts >= 5
+    assert set(sent) - seen == set(), f"lost {sorted(set(sent) - seen)} over {cuts} cuts"
+    assert seen == set(sent)
