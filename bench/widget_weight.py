@@ -13,6 +13,7 @@ import gzip
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -49,9 +50,14 @@ def main() -> None:
     workspace, _ = Workspace.objects.get_or_create(name="bench-widget")
     env = stack_env()
     env.pop("DATABASE_URL")  # the embedded database the settings find
+    # As production serves it: DEBUG off, static files collected (hashed names, gzip copies).
+    env.pop("HELPDESK_TESTING")
+    tmp = Path(tempfile.mkdtemp())
+    env.update(DEBUG="0", STATIC_ROOT=str(tmp / "static"))
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
     stack = Stack(env=env)
     try:
-        stack.start_web(Path(tempfile.mkdtemp()))
+        stack.start_web(tmp)
         loader_wire, loader_raw = fetch(f"{stack.base_url}/embed.js")
         page_url = f"{stack.base_url}/chat?token={workspace.public_token}"
         page_wire, _ = fetch(page_url)

@@ -57,7 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "django.contrib.staticfiles",
+    "helpdesk.lib.staticfiles.StaticFilesConfig",
     "django.contrib.postgres",
     "django_htmx",
     "template_partials",
@@ -253,14 +253,23 @@ STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
-WHITENOISE_USE_FINDERS = True
+# In production (DEBUG off, not under test) static files are collected by `collectstatic` (the
+# Procfile's release step and `manage.py run` do it) under content-hashed names, with gzip and
+# brotli copies made ahead of time, and whitenoise serves them with a year's caching. In
+# development and tests they come straight from static/.
+COLLECTED_STATIC = env_bool("COLLECTED_STATIC", not DEBUG and not TESTING)
+WHITENOISE_USE_FINDERS = not COLLECTED_STATIC
 WHITENOISE_AUTOREFRESH = DEBUG
 # Uploaded files (knowledge documents). Serve them from a private location in production.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if COLLECTED_STATIC
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
 }
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

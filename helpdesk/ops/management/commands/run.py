@@ -80,6 +80,8 @@ class Command(BaseCommand):
         demo_site = None
         try:
             call_command("migrate", interactive=False, verbosity=0)
+            if settings.COLLECTED_STATIC:
+                call_command("collectstatic", interactive=False, verbosity=0)
             workspace, email, password = demo.seed()
             server = f"http://127.0.0.1:{port}"
             demo_port = _free_port(port + 1 if port < 65535 else 0)
