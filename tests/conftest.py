@@ -40,6 +40,21 @@ def _fresh_rate_limits():
     yield
 
 
+@pytest.fixture
+def enqueued():
+    """The background tasks enqueued while the test runs, as (task name, args)."""
+    from django_tasks.signals import task_enqueued
+
+    seen = []
+
+    def record(sender, task_result, **kwargs):
+        seen.append((task_result.task.name, tuple(task_result.args)))
+
+    task_enqueued.connect(record)
+    yield seen
+    task_enqueued.disconnect(record)
+
+
 @pytest.fixture(autouse=True)
 def _test_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,7 +1,6 @@
 import pytest
 from django.core.files.base import ContentFile
 from django.db import IntegrityError
-from django_tasks.signals import task_enqueued
 
 from helpdesk.knowledge import actions, retrieval
 from helpdesk.knowledge.models import Chunk, IndexStatus
@@ -9,18 +8,6 @@ from helpdesk.knowledge.tasks import index_article, index_document, index_faq
 
 pytestmark = pytest.mark.django_db
 
-
-@pytest.fixture
-def enqueued():
-    """The tasks enqueued while the test runs, as (task name, args)."""
-    seen = []
-
-    def record(sender, task_result, **kwargs):
-        seen.append((task_result.task.name, tuple(task_result.args)))
-
-    task_enqueued.connect(record)
-    yield seen
-    task_enqueued.disconnect(record)
 
 
 def run(enqueued):

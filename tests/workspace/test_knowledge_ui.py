@@ -11,7 +11,6 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
-from django_tasks.signals import task_enqueued
 
 from helpdesk.accounts.models import Membership
 from helpdesk.knowledge import forms as knowledge_forms
@@ -63,18 +62,6 @@ def owner_client(client, owner):
     client.force_login(owner)
     return client
 
-
-@pytest.fixture
-def enqueued():
-    """The indexing tasks enqueued while the test runs, as (task name, args)."""
-    seen = []
-
-    def record(sender, task_result, **kwargs):
-        seen.append((task_result.task.name, tuple(task_result.args)))
-
-    task_enqueued.connect(record)
-    yield seen
-    task_enqueued.disconnect(record)
 
 
 def add_document(workspace, title: str, name: str = "hours.txt", data: bytes = b"Open 9 to 5.", **fields) -> Document:

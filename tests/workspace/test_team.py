@@ -13,7 +13,6 @@ from channels.layers import get_channel_layer
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from django_tasks.signals import task_enqueued
 
 from helpdesk.accounts.models import Membership, User
 from helpdesk.realtime import groups
@@ -24,18 +23,6 @@ from tests.conftest import make_member
 
 STRONG = "purple-kettle-harbour-9"
 
-
-@pytest.fixture
-def enqueued():
-    """The tasks enqueued while the test runs, as (task name, args)."""
-    seen = []
-
-    def record(sender, task_result, **kwargs):
-        seen.append((task_result.task.name, tuple(task_result.args)))
-
-    task_enqueued.connect(record)
-    yield seen
-    task_enqueued.disconnect(record)
 
 
 @pytest.fixture
