@@ -240,6 +240,9 @@ KNOWLEDGE_DOCUMENT_MAX_BYTES = env_int("KNOWLEDGE_DOCUMENT_MAX_BYTES", 20 * 1024
 WIDGET_MESSAGE_MAX_LENGTH = env_int("WIDGET_MESSAGE_MAX_LENGTH", 5000, minimum=1)
 WIDGET_RATE_LIMIT_PER_VISITOR = env_int("WIDGET_RATE_LIMIT_PER_VISITOR", 10, minimum=1)  # messages a minute
 WIDGET_RATE_LIMIT_PER_IP = env_int("WIDGET_RATE_LIMIT_PER_IP", 60, minimum=1)  # requests a minute
+# Reverse proxies in front of the web processes; rate limits then key on the address the
+# outermost one saw (from X-Forwarded-For) instead of the proxy's own.
+NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # failed sign-ins per address
 LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 30, minimum=1)  # failed sign-ins per IP
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)

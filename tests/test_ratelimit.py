@@ -23,3 +23,14 @@ def test_an_unreachable_cache_allows_every_hit(settings, caplog):
     assert caches["default"]._cache._servers == ["redis://127.0.0.1:9/0"]  # the override took effect
     assert all(ratelimit.hit("t", "k", 1) for _ in range(3))
     assert "cache is unreachable" in caplog.text
+
+
+def test_behind_proxies_the_address_is_the_one_the_outermost_trusted_proxy_saw(rf, settings):
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.7, 10.0.0.2", REMOTE_ADDR="10.0.0.1")
+    settings.NUM_PROXIES = 0
+    assert ratelimit.client_ip(request) == "10.0.0.1"
+    settings.NUM_PROXIES = 1
+    assert ratelimit.client_ip(request) == "10.0.0.2"
+    settings.NUM_PROXIES = 2
+    assert ratelimit.client_ip(request) == "203.0.113.7"  # the client-supplied 6.6.6.6 is never used
+    assert ratelimit.client_ip(rf.get("/", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"

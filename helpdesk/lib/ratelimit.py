@@ -32,6 +32,16 @@ def hit(scope: str, key: str, limit: int, window: int = 60) -> bool:
 
 
 def client_ip(request) -> str:
+    """The visitor's address. Behind NUM_PROXIES reverse proxies (each appending the address it
+    saw to X-Forwarded-For) it is the entry the outermost trusted proxy added; a client can
+    prepend anything it likes, so entries further left are never trusted."""
+    from django.conf import settings
+
+    proxies = getattr(settings, "NUM_PROXIES", 0)
+    if proxies:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if hops:
+            return hops[-min(proxies, len(hops))]
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
