@@ -5,6 +5,9 @@
    chunk scores sum(idf(lexeme) * ts_rank(chunk, lexeme)): PostgreSQL's ranking has no
    notion of how rare a word is, so the BM25 inverse document frequency over the
    workspace's chunks weights each lexeme. Heading words (title, sections) weigh more.
+   Large workspaces stay fast (bench/retrieval_scale.py): the frequency of a very common
+   lexeme is estimated from the planner's statistics instead of counted, and only chunks
+   holding the query's rarer lexemes are ranked (FULL_TEXT_MATCH_BUDGET).
 2. Vectors: the query's embedding against the chunks' (cosine distance, HNSW index).
    Skipped when EMBEDDING_PROVIDER is none or the query cannot be embedded.
    Chunk vectors blend the heading's and the passage's embeddings (see embeddings.py).
@@ -31,8 +34,10 @@ The two confidence signals of a Hit describe its chunk (the item's best-ranked o
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -58,8 +63,17 @@ FULL_TEXT_WEIGHT = 0.5
 VECTOR_WEIGHT = 1.0
 MAX_QUERY_CHARS = 2000
 MAX_QUERY_LEXEMES = 64
-EXACT_SEARCH_MAX_CHUNKS = 20_000  # workspaces up to this size get exact vector search
-HNSW_EF_SEARCH = 400  # candidates the HNSW scan keeps (filtered afterwards) for larger ones
+EXACT_SEARCH_MAX_CHUNKS = 20_000  # workspaces up to this size may get exact vector search
+EXACT_SEARCH_SMALL = 2_000  # workspaces up to this size always do (cheap, and exact)
+HNSW_EF_SEARCH = 400  # the most candidates the HNSW scan keeps (filtered afterwards)
+HNSW_EF_SEARCH_MIN = 64
+STATISTICS_SECONDS = 60  # how long a process reuses the planner's statistics it read
+# Lexemes that the planner's statistics put in more chunks than this get their document
+# frequency estimated from those statistics; rarer ones are counted through the GIN index.
+DF_ESTIMATE_MIN = 1_000
+# Full-text candidates: chunks matching the query's rarest lexemes, up to about this many
+# (common lexemes still count in the rank, but do not pull in every chunk that has them).
+FULL_TEXT_MATCH_BUDGET = 1_000
 # ts_rank weights of the labels {D, C, B, A}: headings (A) count 2.5 times body text (B).
 RANK_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 # ts_rank normalization: 1 divides by 1 + log(chunk length), so long chunks do not win by size.
@@ -86,12 +100,13 @@ def search(workspace: Workspace, query: str, k: int = 5, channel: str = "widget"
         return []
     lexemes = query_lexemes(query)
     visible = visible_chunks(workspace, channel)
+    total, table_rows, frequencies = _workspace_size(workspace)
 
-    rankings = [(FULL_TEXT_WEIGHT, _full_text(workspace, visible, lexemes))] if lexemes else []
+    rankings = [(FULL_TEXT_WEIGHT, _full_text(workspace, visible, lexemes, total, frequencies))] if lexemes else []
     vector = _query_vector(query, workspace.pk)
     if vector is not None:
         try:
-            rankings.append((VECTOR_WEIGHT, _nearest(workspace, visible, vector)))
+            rankings.append((VECTOR_WEIGHT, _nearest(visible, vector, _ef_search(total, table_rows))))
         except DatabaseError:  # e.g. the column's size differs from the model's: reembed
             log.exception("vector search failed, full-text search only")
             vector = None
@@ -126,26 +141,120 @@ def _tsquery(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def _idf(workspace: Workspace, lexemes: list[str]) -> list[float]:
-    """BM25 inverse document frequency of each lexeme over the workspace's chunks."""
-    counts = ", ".join("count(*) FILTER (WHERE search @@ %s::tsquery)" for _ in lexemes)
+_statistics: tuple[float, tuple] | None = None  # (read at, value), per process
+
+
+def _chunk_statistics() -> tuple[float, dict[str, float], dict[int, float]]:
+    """The planner's statistics of the chunks table: its estimated number of rows (-1 if never
+    analyzed), the share of chunks holding each of its most common lexemes, and the share of
+    chunks of each of its largest workspaces. Reading them costs nothing like counting:
+    counts over large workspaces were most of a search's time. They change when the table
+    is analyzed, so a process reuses them for STATISTICS_SECONDS."""
+    global _statistics
+    now = time.monotonic()
+    if _statistics is None or now - _statistics[0] > STATISTICS_SECONDS:
+        _statistics = (now, _read_chunk_statistics())
+    return _statistics[1]
+
+
+def _read_chunk_statistics() -> tuple[float, dict[str, float], dict[int, float]]:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT count(*), {counts} FROM knowledge_chunk WHERE workspace_id = %s",
-            [*(_tsquery(lexeme) for lexeme in lexemes), workspace.pk],
+            "SELECT c.reltuples, s.most_common_elems::text::text[], s.most_common_elem_freqs,"
+            " w.most_common_vals::text::bigint[], w.most_common_freqs"
+            " FROM pg_class c"
+            " LEFT JOIN pg_stats s ON s.tablename = c.relname AND s.attname = 'search'"
+            " AND s.schemaname = ANY(current_schemas(false))"
+            " LEFT JOIN pg_stats w ON w.tablename = c.relname AND w.attname = 'workspace_id'"
+            " AND w.schemaname = ANY(current_schemas(false))"
+            " WHERE c.oid = 'knowledge_chunk'::regclass"
         )
-        total, *frequencies = cursor.fetchone()
-    return [math.log(1 + (total - df + 0.5) / (df + 0.5)) for df in frequencies]
+        row = cursor.fetchone()
+    if row is None:
+        return -1.0, {}, {}
+    rows, lexemes, shares, workspaces, workspace_shares = row
+    return float(rows), dict(zip(lexemes or [], shares or [])), dict(zip(workspaces or [], workspace_shares or []))
 
 
-def _full_text(workspace: Workspace, visible: QuerySet[Chunk], lexemes: list[str]) -> list[tuple[int, tuple, float]]:
-    """(chunk id, item key, score) of the best full-text matches, best first."""
+def _workspace_size(workspace: Workspace) -> tuple[int, float, dict[str, float]]:
+    """(the workspace's number of chunks, the table's estimated rows, lexeme shares).
+
+    The chunks are counted up to EXACT_SEARCH_MAX_CHUNKS and estimated from the statistics
+    above that (counted in full when the statistics do not know the workspace). A small
+    workspace needs no statistics: -1 and {} (every count is cheap there)."""
+    limit = max(EXACT_SEARCH_SMALL, EXACT_SEARCH_MAX_CHUNKS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk WHERE workspace_id = %s LIMIT %s) AS c",
+            [workspace.pk, limit + 1],
+        )
+        counted = cursor.fetchone()[0]
+    if counted <= EXACT_SEARCH_SMALL:
+        return counted, -1.0, {}
+    table_rows, frequencies, workspace_shares = _chunk_statistics()
+    if counted > limit:
+        if table_rows > 0 and workspace.pk in workspace_shares:
+            counted = max(counted, round(workspace_shares[workspace.pk] * table_rows))
+        else:
+            counted = Chunk.objects.filter(workspace=workspace).count()
+    return counted, table_rows, frequencies
+
+
+def _document_frequencies(workspace: Workspace, lexemes: list[str], total: int, frequencies: dict[str, float]) -> list[int]:
+    """How many of the workspace's chunks hold each lexeme: counted through the GIN index for
+    the rarer ones, estimated from the statistics for the common ones (in more than
+    DF_ESTIMATE_MIN chunks, where counting would read most of the table)."""
+    estimated = {
+        lexeme: round(frequencies[lexeme] * total)
+        for lexeme in lexemes
+        if frequencies.get(lexeme, 0) * total > DF_ESTIMATE_MIN
+    }
+    counted = [lexeme for lexeme in lexemes if lexeme not in estimated]
+    if counted:
+        one = "(SELECT count(*) FROM knowledge_chunk WHERE workspace_id = %s AND search @@ %s::tsquery)"
+        counts = ", ".join(one for _ in counted)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {counts}", [value for lexeme in counted for value in (workspace.pk, _tsquery(lexeme))])
+            estimated.update(zip(counted, cursor.fetchone()))
+    return [min(total, estimated[lexeme]) for lexeme in lexemes]
+
+
+def _idf(total: int, document_frequencies: list[int]) -> list[float]:
+    """BM25 inverse document frequency of each lexeme over the workspace's chunks."""
+    return [math.log(1 + (total - df + 0.5) / (df + 0.5)) for df in document_frequencies]
+
+
+def _full_text(
+    workspace: Workspace, visible: QuerySet[Chunk], lexemes: list[str], total: int, frequencies: dict[str, float]
+) -> list[tuple[int, tuple, float]]:
+    """(chunk id, item key, score) of the best full-text matches, best first.
+
+    Candidates are the chunks holding any of the query's rarest lexemes, taken rarest first
+    while their chunks add up to at most FULL_TEXT_MATCH_BUDGET (at least one lexeme): a
+    small knowledge base matches on every lexeme; a large one does not rank the tens of
+    thousands of chunks that hold a common word. When even the rarest is that common, a
+    candidate must hold two of the three rarest. Every lexeme counts in the score."""
     quoted = [_tsquery(lexeme) for lexeme in lexemes]
-    any_lexeme = " | ".join(quoted)
+    frequencies_ = _document_frequencies(workspace, lexemes, total, frequencies)
+    rarest = sorted(range(len(lexemes)), key=lambda i: frequencies_[i])
+    chosen, matched = [], 0
+    for i in rarest:
+        if chosen and matched + frequencies_[i] > FULL_TEXT_MATCH_BUDGET:
+            break
+        chosen.append(quoted[i])
+        matched += frequencies_[i]
+    if matched > FULL_TEXT_MATCH_BUDGET and len(rarest) > 1:
+        # Every lexeme is common: candidates hold two of the three rarest.
+        chosen = [f"({quoted[a]} & {quoted[b]})" for a, b in itertools.combinations(rarest[:3], 2)]
+    any_lexeme = " | ".join(chosen)
+    # One term per lexeme, written out: a sum over unnest() costs a subplan per chunk.
     score = RawSQL(
-        "(SELECT sum(w.idf * ts_rank(%s::float4[], knowledge_chunk.search, w.lexeme::tsquery, %s))"
-        " FROM unnest(%s::text[], %s::float8[]) AS w(lexeme, idf))",
-        [RANK_WEIGHTS, RANK_NORMALIZATION, quoted, _idf(workspace, lexemes)],
+        "(" + " + ".join("%s::float8 * ts_rank(%s::float4[], knowledge_chunk.search, %s::tsquery, %s)" for _ in quoted) + ")",
+        [
+            value
+            for lexeme, idf in zip(quoted, _idf(total, frequencies_))
+            for value in (idf, RANK_WEIGHTS, lexeme, RANK_NORMALIZATION)
+        ],
         output_field=FloatField(),
     )
     matches = RawSQL("knowledge_chunk.search @@ %s::tsquery", [any_lexeme], output_field=BooleanField())
@@ -167,22 +276,39 @@ def _query_vector(query: str, workspace_id: int) -> list[float] | None:
         return None
 
 
-def _nearest(workspace: Workspace, visible: QuerySet[Chunk], vector: list[float]) -> list[tuple[int, tuple, float]]:
-    """(chunk id, item key, cosine distance) of the nearest chunks, nearest first.
+def _ef_search(total: int, table_rows: float) -> int | None:
+    """hnsw.ef_search for the approximate index, or None to scan the workspace exactly.
 
     pgvector 0.6 filters (workspace, enabled) after the HNSW scan, which yields at most
     hnsw.ef_search rows: in a database where other workspaces have many more chunks, a
-    small workspace could get few or none. So a workspace with up to EXACT_SEARCH_MAX_CHUNKS
-    chunks is scanned exactly (its rows through the workspace index, then sorted); only
-    larger ones use the approximate index, with a widened candidate list."""
+    small workspace could get few or none. About share * ef_search of them belong to a
+    workspace holding `share` of all chunks, so the candidate list is widened to keep
+    2 * CANDIDATES of them. A small workspace (EXACT_SEARCH_SMALL), or one up to
+    EXACT_SEARCH_MAX_CHUNKS that would need more than HNSW_EF_SEARCH, is scanned exactly
+    (its rows through the workspace index, then sorted): an exact scan reads every vector
+    of the workspace, 60 ms for 10k chunks, where the index reads a few hundred."""
+    if total <= min(EXACT_SEARCH_SMALL, EXACT_SEARCH_MAX_CHUNKS):
+        return None
+    if table_rows <= 0:  # never analyzed: the share is unknown
+        return None if total <= EXACT_SEARCH_MAX_CHUNKS else HNSW_EF_SEARCH
+    share = min(1.0, total / table_rows)
+    ef = max(HNSW_EF_SEARCH_MIN, math.ceil(2 * CANDIDATES / share))
+    if ef <= HNSW_EF_SEARCH:
+        return ef
+    return None if total <= EXACT_SEARCH_MAX_CHUNKS else HNSW_EF_SEARCH
+
+
+def _nearest(visible: QuerySet[Chunk], vector: list[float], ef_search: int | None) -> list[tuple[int, tuple, float]]:
+    """(chunk id, item key, cosine distance) of the nearest chunks, nearest first: exactly, or
+    through the HNSW index keeping `ef_search` candidates (see _ef_search)."""
     chunks = visible.filter(embedding__isnull=False).annotate(distance=CosineDistance("embedding", vector))
     with transaction.atomic():
-        if Chunk.objects.filter(workspace=workspace).count() <= EXACT_SEARCH_MAX_CHUNKS:
+        if ef_search is None:
             # Ordering by an expression the HNSW index does not serve makes the scan exact.
             chunks = chunks.order_by(ExpressionWrapper(F("distance") + 0.0, output_field=FloatField()))
         else:
             with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL hnsw.ef_search = %s", [HNSW_EF_SEARCH])
+                cursor.execute("SET LOCAL hnsw.ef_search = %s", [ef_search])
             chunks = chunks.order_by("distance")
         rows = list(chunks.values_list("id", "article_id", "faq_id", "document_id", "distance")[:CANDIDATES])
     return [(row[0], _item_key(*row[1:4]), row[4]) for row in rows]
