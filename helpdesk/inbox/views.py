@@ -38,7 +38,7 @@ def _page_context(request: HttpRequest, membership: Membership) -> dict:
 
 
 def _conversation_context(membership: Membership, conversation: Conversation) -> dict:
-    messages = list(conversation.messages.select_related("author").order_by("-id")[:THREAD_LIMIT])[::-1]
+    messages = list(conversation.messages.select_related("author", "feedback").order_by("-id")[:THREAD_LIMIT])[::-1]
     previous = (
         conversation.contact.conversations.exclude(pk=conversation.pk).order_by("-created_at")[:10]
     )

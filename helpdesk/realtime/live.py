@@ -65,7 +65,7 @@ def inbox_replay(membership: Membership, conversation_id: int, after: int) -> st
     conversation = _conversation(membership, conversation_id)
     if conversation is None:
         return ""
-    messages = list(conversation.messages.filter(_after(after)).select_related("author").order_by("id")[:REPLAY_LIMIT])
+    messages = list(conversation.messages.filter(_after(after)).select_related("author", "feedback").order_by("id")[:REPLAY_LIMIT])
     return "".join(
         render_to_string("inbox/conversation.html#message-oob", {"message": m, "conversation": conversation})
         for m in messages

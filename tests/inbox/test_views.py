@@ -404,3 +404,27 @@ def test_a_write_with_the_pages_csrf_token_is_accepted(csrf_client, conversation
     response = csrf_client.post(url("status", conversation), {"status": "pending"}, HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200
     assert refreshed(conversation).status == Conversation.Status.PENDING
+
+
+def test_the_conversation_page_runs_as_many_queries_for_50_messages_as_for_5(agent_client, conversation, agent):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from helpdesk.ai.models import Feedback
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert agent_client.get(url("conversation", conversation)).status_code == 200
+        return len(ctx.captured_queries)
+
+    def add(n: int) -> None:
+        for i in range(n):
+            m = Message.objects.create(
+                workspace=conversation.workspace, conversation=conversation, author_kind=Message.Author.AI, body=f"Answer {i}"
+            )
+            Feedback.objects.create(message=m, rating="up")
+
+    add(4)
+    few = queries()
+    add(45)
+    assert queries() == few
