@@ -4,10 +4,10 @@ the in-memory channel layer for unit tests, and real processes for cross-process
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 from channels.layers import channel_layers
-from django.core.cache import cache
 
 from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.conversations import actions
@@ -35,8 +35,10 @@ def _unit_channel_layer(request, settings):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
+def _fresh_rate_limits(settings):
+    """A cache of the test's own (its own key prefix): fresh rate limits without FLUSHDB, which
+    would also wipe the channel layer's groups that live processes share in the same Redis."""
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": f"t-{uuid.uuid4().hex[:12]}"}}
     yield
 
 

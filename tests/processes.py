@@ -127,6 +127,9 @@ def stack_env(redis_url: str | None = None) -> dict:
         "HELPDESK_TESTING": "1",
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
+        # Every test client is 127.0.0.1: one IP's limit would be shared by the whole run.
+        # (Rate limits are tested in-process, tests/widget and tests/test_ratelimit.py.)
+        "WIDGET_RATE_LIMIT_PER_IP": "100000",
     }
     return env
 
