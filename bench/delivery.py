@@ -6,9 +6,9 @@ Redis of the bench's own (see _bench.private_redis), and a third process, daphne
 templates) over the same channel layer. For N visitor sockets (all connected) and 10 agent
 inbox sockets (signed in by session cookie):
 
-  product  a visitor sends a message the way the widget does: HTTP POST /chat/api/messages
-           (the widget socket carries no message frame: resume, typing and ping only); the
-           web process saves it and group_sends the rendered fragments through Redis; the
+  product  a visitor sends a message the way the widget does with its socket open: a
+           message frame over its widget socket; the web process saves it (the same action
+           as the HTTP API) and group_sends the rendered fragments through Redis; the
            clock stops when each agent's inbox socket receives the fragment with the
            message's text. One sample per (message, agent).
   floor    a visitor sends the text over its echo socket; the echo consumer group_sends it
@@ -237,29 +237,21 @@ async def paced(total: int, rate: float, send) -> None:
     await asyncio.gather(*tasks)
 
 
-async def product_run(stack, token: str, visitors: list[str], agent_socks: list, total: int, rate: float) -> dict:
-    import httpx
-
+async def product_run(visitor_socks: list, agent_socks: list, total: int, rate: float) -> dict:
+    """Visitors send as the widget does with its socket open: a message frame (saved, then pushed)."""
     tally = Tally(len(agent_socks))
     agent_socks.listen(tally)
-    async with httpx.AsyncClient(base_url=stack.base_url, timeout=30, limits=httpx.Limits(max_connections=200)) as http:
 
-        async def send(k: int) -> None:
-            raw = visitors[k % len(visitors)]
-            tally.sent[k] = time.perf_counter()
-            try:
-                r = await http.post(
-                    "/chat/api/messages",
-                    headers={"X-Widget-Token": token, "X-Visitor-Token": raw},
-                    data={"body": tally.text(k), "client_id": str(uuid.uuid4())},
-                )
-                if r.status_code != 201:
-                    tally.errors.append(f"{r.status_code} {r.text[:100]}")
-            except Exception as exc:  # noqa: BLE001
-                tally.errors.append(repr(exc))
+    async def send(k: int) -> None:
+        tally.sent[k] = time.perf_counter()
+        frame = {"type": "message", "body": tally.text(k), "client_id": str(uuid.uuid4())}
+        try:
+            await visitor_socks[k % len(visitor_socks)].send(json.dumps(frame))
+        except Exception as exc:  # noqa: BLE001
+            tally.errors.append(repr(exc))
 
-        await paced(total, rate, send)
-        await tally.wait_all()
+    await paced(total, rate, send)
+    await tally.wait_all()
     return tally.result()
 
 
@@ -295,10 +287,10 @@ async def scenario(stack, echo_url: str, workspace, cookies: list[str], sizes: l
         echo_socks = await open_many([f"{echo_url}/ws/echo/?role=visitor"] * n, stack.base_url)
         drains = [asyncio.create_task(drain(ws)) for ws in socks + echo_socks]
         # warm-up: a few messages of each kind, not counted
-        await product_run(stack, token, raws[:5], agents, 5, rate)
+        await product_run(socks[:5], agents, 5, rate)
         await floor_run(echo_socks[:5], echo_agents, 5, rate)
         log(f"{n} visitors: product, {total} messages at {rate}/s")
-        product = await product_run(stack, token, raws, agents, total, rate)
+        product = await product_run(socks, agents, total, rate)
         log("product", json.dumps(product))
         log(f"{n} visitors: floor, {total} messages at {rate}/s")
         floor = await floor_run(echo_socks, echo_agents, total, rate)
@@ -361,7 +353,7 @@ def main() -> None:
         "agents": AGENTS,
         "rate_per_s": args.rate,
         "runs": {str(n): r for n, r in runs.items()},
-        "send_path": "HTTP POST /chat/api/messages (the widget socket has no message frame); floor: websocket frame to a bare Channels consumer",
+        "send_path": "a message frame over the visitor's widget socket, as the widget sends with its socket open (saved, then pushed); floor: websocket frame to a bare Channels consumer",
         "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP={IP_LIMIT} for the bench (all visitors share 127.0.0.1); WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
         "lost": lost,
         "errors": errors,

@@ -4,6 +4,8 @@ Frames from clients are small JSON objects with a "type":
   resume  {"after": <message id>}   replay everything after the client's cursor
   typing  {}                        (the inbox adds "conversation": <id>)
   ping    {}                        presence heartbeat (inbox)
+  message {"body", "client_id", "page_url"}   a visitor's message (widget; the push of the
+                                    saved message is the acknowledgement)
 Anything else, malformed JSON, or an oversized frame closes the socket.
 """
 
@@ -14,6 +16,8 @@ import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from helpdesk.realtime import groups, live
@@ -28,6 +32,7 @@ CLOSE_TOO_BIG = 1009
 
 class _Base(AsyncWebsocketConsumer):
     joined: list[str]
+    max_frame = MAX_FRAME
 
     async def join(self, *names: str) -> None:
         self.joined = list(names)
@@ -45,7 +50,7 @@ class _Base(AsyncWebsocketConsumer):
         await self.close(code=event.get("code", 4001))
 
     def parse(self, text_data: str | None) -> dict | None:
-        if text_data is None or len(text_data) > MAX_FRAME:
+        if text_data is None or len(text_data) > self.max_frame:
             return None
         try:
             frame = json.loads(text_data)
@@ -56,7 +61,7 @@ class _Base(AsyncWebsocketConsumer):
         return frame
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or (text_data is not None and len(text_data) > MAX_FRAME):
+        if bytes_data is not None or (text_data is not None and len(text_data) > self.max_frame):
             await self.close(code=CLOSE_TOO_BIG)
             return
         frame = self.parse(text_data)
@@ -80,6 +85,11 @@ def _cursor(frame: dict) -> int:
 class WidgetConsumer(_Base):
     """A visitor's widget: their own conversations' public messages, typing, availability."""
 
+    @property
+    def max_frame(self) -> int:
+        # room for a message of WIDGET_MESSAGE_MAX_LENGTH characters, JSON-encoded
+        return max(MAX_FRAME, 4 * settings.WIDGET_MESSAGE_MAX_LENGTH + 1024)
+
     async def connect(self):
         query = parse_qs(self.scope.get("query_string", b"").decode())
         token = (query.get("token") or [""])[0]
@@ -99,6 +109,16 @@ class WidgetConsumer(_Base):
 
     async def on_typing(self, frame):
         await database_sync_to_async(live.visitor_typing)(self.visitor)
+
+    async def on_message(self, frame):
+        try:
+            await database_sync_to_async(live.widget_message)(
+                self.visitor, frame.get("body"), frame.get("client_id"), frame.get("page_url", "")
+            )
+        except (OperationalError, InterfaceError):
+            # Nothing saved, no acknowledgement: the widget posts it over HTTP, whose 503 it
+            # shows with Retry. The socket stays open (no reconnect storm during an outage).
+            logger.warning("database unavailable: a widget message over the socket was not saved")
 
     async def on_ping(self, frame):
         return None

@@ -45,6 +45,32 @@ def widget_replay(visitor: Visitor, after: int) -> str:
     return "".join(render_to_string("widget/chat.html#message-oob", {"message": m}) for m in messages)
 
 
+def widget_message(visitor: Visitor, body, client_id, page_url) -> bool:
+    """A message the widget sent over its socket: saved exactly as the HTTP API saves it (the
+    push of the saved message is the widget's acknowledgement). Malformed frames raise
+    ValueError (the socket closes); a message the HTTP API would refuse (empty, too long, too
+    fast) is dropped here, unsaved: the widget, seeing no acknowledgement, posts it over HTTP
+    with the same client_id and shows the refusal."""
+    import uuid
+
+    from django.conf import settings
+
+    from helpdesk.lib import ratelimit
+
+    if not isinstance(body, str) or not isinstance(client_id, str) or not isinstance(page_url, str):
+        raise ValueError("bad message frame")
+    client_id = str(uuid.UUID(client_id))  # ValueError if it is not one
+    body = body.strip()
+    if not body or len(body) > settings.WIDGET_MESSAGE_MAX_LENGTH:
+        return False
+    if not ratelimit.hit("widget-visitor", str(visitor.pk), settings.WIDGET_RATE_LIMIT_PER_VISITOR):
+        return False
+    page_url = page_url.strip()
+    page_url = page_url if page_url.startswith(("http://", "https://")) and len(page_url) <= 2000 else ""
+    actions.post_customer_message(visitor, body, client_id=client_id, page_url=page_url)
+    return True
+
+
 def visitor_typing(visitor: Visitor) -> None:
     conversation = actions.current_conversation(visitor.contact)
     if conversation is None:

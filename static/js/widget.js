@@ -102,11 +102,13 @@
 
   document.addEventListener("htmx:wsOpen", function (e) {
     socket = e.detail.socketWrapper;
+    body.setAttribute("data-live", "");
     stopPolling();
     socket.send(JSON.stringify({ type: "resume", after: window.hdCursor }));
   });
   document.addEventListener("htmx:wsClose", function (e) {
     socket = null;
+    body.removeAttribute("data-live");
     var code = e.detail.event && e.detail.event.code;
     if (code === 4003) { restart(); return; }
     if (code === 4001) { showNotice("This chat was closed by the site. Reload the page to continue."); return; }
@@ -152,25 +154,35 @@
   }
 
   function failed(el, id, text, why) {
+    el.setAttribute("data-failed", "");
     var state = el.querySelector(".msg-meta");
     state.textContent = why + " ";
     var retry = document.createElement("button");
     retry.type = "button";
     retry.className = "retry";
     retry.textContent = "Retry";
-    retry.onclick = function () { state.textContent = "Sending…"; send(id, text, el); };
+    retry.onclick = function () { el.removeAttribute("data-failed"); state.textContent = "Sending…"; post(id, text, el); };
     state.appendChild(retry);
   }
 
+  // Over the socket when it is open: the push of the saved message is the acknowledgement.
+  // Without one soon, the message goes over HTTP with the same id (saved once either way),
+  // which also reports any refusal. Retry always posts over HTTP.
   function send(id, text, el) {
+    ensureVisitor().then(function () {
+      if (!socket && !document.getElementById("live")) connect();
+      if (!socket) return post(id, text, el);
+      socket.send(JSON.stringify({ type: "message", body: text, client_id: id, page_url: document.referrer || "" }));
+      setTimeout(function () { if (el.isConnected && !el.hasAttribute("data-failed")) post(id, text, el); }, 3000);
+    }).catch(function () { failed(el, id, text, "Not sent: connection problem."); });
+  }
+
+  function post(id, text, el) {
     var data = new FormData();
     data.append("body", text);
     data.append("client_id", id);
     data.append("page_url", document.referrer || "");
-    ensureVisitor().then(function () {
-      if (!socket && !document.getElementById("live")) connect();
-      return fetch("/chat/api/messages", { method: "POST", headers: headers(), body: data });
-    }).then(function (r) {
+    return fetch("/chat/api/messages", { method: "POST", headers: headers(), body: data }).then(function (r) {
       if (r.status === 201) return r.text().then(function (html) {
         window.hdOwnWrite(function () { swapFragments('<div hx-swap-oob="beforeend:#messages">' + html + "</div>"); });
       });

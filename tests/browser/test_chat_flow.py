@@ -148,3 +148,18 @@ def test_the_unread_badge_counts_replies_while_the_widget_is_closed(browser, sta
     expect(badge).to_have_attribute("data-unread", "1")
     site.click("#helpdesk-widget button")  # open again: read
     expect(badge).to_have_attribute("data-unread", "0")
+
+
+def test_with_its_socket_open_the_widget_sends_over_it_and_the_push_confirms(browser, stack, host_site, workspace, agent):
+    inbox = sign_in(browser, stack, agent)
+    site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
+    posts = []
+    site.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/chat/api/messages" in r.url else None)
+    expect(widget.locator("body[data-live]")).to_have_count(1)  # the socket is open
+    widget.locator("#composer-input").fill("Over the socket, please")
+    widget.locator("#composer-input").press("Enter")
+    expect(widget.locator(".msg-customer:not(.pending) .bubble").last).to_have_text("Over the socket, please")
+    expect(inbox.locator(".conversation-row").first).to_contain_text("Over the socket, please")
+    site.wait_for_timeout(3500)  # past the HTTP fallback's delay: it was not needed
+    assert posts == []
+    assert widget.locator(".msg-customer").count() == 1

@@ -305,7 +305,10 @@ def test_typing_indicators_cross_both_ways(workspace, agent, visitor):
         (json.dumps({"type": "launch_missiles"}), 4400),
         (json.dumps({"type": "resume", "after": "yesterday"}), 4400),
         (json.dumps({"type": "resume", "after": -1}), 4400),
-        ("x" * 5000, 1009),
+        (json.dumps({"type": "message", "body": ["not", "text"], "client_id": "0b8f2b51-7c1e-4c1e-9a3e-7c8c8f1b2a10"}), 4400),
+        (json.dumps({"type": "message", "body": "hi", "client_id": "not-a-uuid"}), 4400),
+        (json.dumps({"type": "message", "body": "hi"}), 4400),
+        ("x" * 30_000, 1009),
     ],
 )
 def test_bad_frames_close_the_socket(workspace, visitor, frame, code):
@@ -320,3 +323,68 @@ def test_bad_frames_close_the_socket(workspace, visitor, frame, code):
         return output
 
     assert run(scenario) == {"type": "websocket.close", "code": code}
+
+
+CLIENT_ID = "5f0c2d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f"
+
+
+def test_a_message_frame_is_saved_once_and_pushed_to_the_visitor_and_the_agents(workspace, agent, visitor):
+    v, raw = visitor
+    frame = json.dumps({"type": "message", "body": "  Sent over the socket  ", "client_id": CLIENT_ID, "page_url": "https://acme.test/p"})
+
+    async def scenario():
+        widget = widget_socket(workspace, raw)
+        await widget.connect()
+        inbox = await inbox_socket(agent)
+        await inbox.connect()
+        await receive_all(inbox)
+        await widget.send_to(text_data=frame)
+        at_widget = await receive_all(widget)
+        await widget.send_to(text_data=frame)  # a resend (the widget retried): saved once
+        again = await receive_all(widget)
+        at_inbox = await receive_all(inbox)
+        await widget.disconnect()
+        await inbox.disconnect()
+        return at_widget, again, at_inbox
+
+    at_widget, again, at_inbox = run(scenario)
+    message = Message.objects.get(body="Sent over the socket")
+    assert message.client_id == CLIENT_ID and message.conversation.contact_id == v.contact_id
+    assert f'data-client-id="{CLIENT_ID}"' in at_widget  # the widget's acknowledgement
+    assert "Sent over the socket" in at_inbox
+    assert Message.objects.filter(client_id=CLIENT_ID).count() == 1
+
+
+@pytest.mark.parametrize("body", ["   ", "x" * 5001], ids=["blank", "too long"])
+def test_a_message_frame_the_api_would_refuse_is_dropped_and_the_socket_stays_open(workspace, visitor, settings, body):
+    settings.WIDGET_MESSAGE_MAX_LENGTH = 5000
+    _v, raw = visitor
+
+    async def scenario():
+        comm = widget_socket(workspace, raw)
+        await comm.connect()
+        await comm.send_to(text_data=json.dumps({"type": "message", "body": body, "client_id": CLIENT_ID}))
+        await comm.send_to(text_data=json.dumps({"type": "ping"}))
+        silent = await comm.receive_nothing(timeout=0.3)
+        await comm.disconnect()
+        return silent
+
+    assert run(scenario) is True
+    assert not Message.objects.exists()
+
+
+def test_message_frames_share_the_visitors_rate_limit(workspace, visitor, settings):
+    settings.WIDGET_RATE_LIMIT_PER_VISITOR = 2
+    _v, raw = visitor
+
+    async def scenario():
+        comm = widget_socket(workspace, raw)
+        await comm.connect()
+        for n in range(4):
+            frame = {"type": "message", "body": f"burst {n}", "client_id": f"5f0c2d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6{n}"}
+            await comm.send_to(text_data=json.dumps(frame))
+        await receive_all(comm)
+        await comm.disconnect()
+
+    run(scenario)
+    assert Message.objects.filter(body__startswith="burst").count() == 2
