@@ -1,13 +1,24 @@
 from django.contrib import admin
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse
 from django.shortcuts import redirect
-from django.urls import include, path
+from django.urls import include, path, reverse
 
 from helpdesk.team import views as team_views
 
-# Operators sign in to the admin through the site's own sign-in page, which counts failures.
-admin.site.login = login_required(admin.site.login)
+# Operators sign in to the admin through the site's own sign-in page, which counts failures:
+# the admin's own form never checks a password (a signed-in non-staff user sees its "not
+# authorized" page, and a POST to it goes to the sign-in page instead).
+_admin_login = admin.site.login
+
+
+def admin_login(request, extra_context=None):
+    if not request.user.is_authenticated or request.method != "GET":
+        return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
+    return _admin_login(request, extra_context)
+
+
+admin.site.login = admin_login
 
 
 def healthz(request):

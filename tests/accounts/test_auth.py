@@ -184,3 +184,26 @@ def test_a_successful_sign_in_clears_the_addresss_failures(client, agent, settin
 def test_the_admin_signs_in_through_the_same_guarded_page(client, db):
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+
+
+def test_the_admins_own_form_never_checks_a_password(client, agent, db):
+    operator = User.objects.create_user("ops@acme.test", PASSWORD, name="Ops")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    client.force_login(agent)  # signed in, not staff: a guesser with an account
+    response = client.post("/admin/login/?next=/admin/", {"username": "ops@acme.test", "password": PASSWORD})
+    assert response.status_code == 302 and response["Location"].startswith(LOGIN)
+    assert signed_in_as(client) == agent  # still the agent, not the operator
+    page = client.get("/admin/login/?next=/admin/")
+    assert page.status_code == 200 and "not authorized" in page.content.decode()
+
+
+def test_an_operator_reaches_the_admin_through_the_sign_in_page(client, db):
+    operator = User.objects.create_user("ops@acme.test", PASSWORD, name="Ops")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    response = client.get("/admin/", follow=True)
+    assert response.redirect_chain[-1][0].startswith(LOGIN)
+    next_url = response.context["next"]
+    response = client.post(LOGIN, {"username": "ops@acme.test", "password": PASSWORD, "next": next_url}, follow=True)
+    assert response.status_code == 200 and response.request["PATH_INFO"] == "/admin/"
