@@ -111,9 +111,9 @@ def throwaway_database() -> str:
 
 def private_redis() -> str:
     """A Redis of this bench's own (the embedded binary, on a unix socket in a temporary
-    folder), stopped at exit; REDIS_URL points at it. The test suite's `cache.clear()`
-    flushes the shared embedded Redis, channel-layer groups included, so a bench that runs
-    beside the tests must not share it."""
+    folder), stopped at exit; REDIS_URL points at it. Whatever else uses the shared embedded
+    Redis (a test run, `make run`) then neither slows the bench's sockets nor touches their
+    channel-layer groups."""
     import shutil
     import subprocess
     import tempfile
@@ -144,3 +144,19 @@ def private_redis() -> str:
     atexit.register(stop)
     os.environ["REDIS_URL"] = f"unix://{sock}"
     return os.environ["REDIS_URL"]
+
+
+def socket_bench_setup() -> None:
+    """For the socket benches: the embedded services, a private Redis, Django set up and the
+    database migrated."""
+    import logging
+
+    import django
+
+    embedded_services()
+    private_redis()
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)

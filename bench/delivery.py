@@ -317,20 +317,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=12.0, help="messages a second, over all visitors")
     args = parser.parse_args()
 
-    _bench.embedded_services()
-    _bench.private_redis()
-    import logging
-
-    import django
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-    django.setup()
-    from django.core.management import call_command
-
+    _bench.socket_bench_setup()
     from tests.processes import Stack, stack_env
 
-    call_command("migrate", verbosity=0)
     workspace, cookies = make_workspace(AGENTS)
     env = stack_env()
     env.pop("DATABASE_URL")

@@ -139,19 +139,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
 
-    _bench.embedded_services()
-    _bench.private_redis()
-    import logging
-
-    import django
-
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    django.setup()
-    from django.core.management import call_command
-
+    _bench.socket_bench_setup()
     from tests.processes import Stack, stack_env
 
-    call_command("migrate", verbosity=0)
     workspace, cookies = make_workspace(1)
     env = stack_env()
     env.pop("DATABASE_URL")
@@ -170,7 +160,7 @@ def main() -> None:
         **result,
         "message_every_s": MESSAGE_EVERY,
         "ping_every_s": PING_EVERY,
-        "send_path": "messages: HTTP POST /chat/api/messages (as the widget); pings: widget websocket frames",
+        "send_path": "messages: HTTP POST /chat/api/messages (the widget's path while its socket is not open; bench/delivery.py measures the socket path); pings: widget websocket frames",
         "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP={IP_LIMIT} for the bench; WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
         "goal": "0 errors, 0 lost",
         "goal_met": result["errors"] == 0 and result["lost"] == 0,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -12,6 +14,7 @@ from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, Workspace
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Conversation, Message, Visitor
+from helpdesk.lib import ratelimit
 from helpdesk.realtime import broadcast, groups
 
 REPLAY_LIMIT = 500
@@ -51,12 +54,6 @@ def widget_message(visitor: Visitor, body, client_id, page_url) -> bool:
     ValueError (the socket closes); a message the HTTP API would refuse (empty, too long, too
     fast) is dropped here, unsaved: the widget, seeing no acknowledgement, posts it over HTTP
     with the same client_id and shows the refusal."""
-    import uuid
-
-    from django.conf import settings
-
-    from helpdesk.lib import ratelimit
-
     if not isinstance(body, str) or not isinstance(client_id, str) or not isinstance(page_url, str):
         raise ValueError("bad message frame")
     client_id = str(uuid.UUID(client_id))  # ValueError if it is not one
