@@ -14,13 +14,20 @@ inbox sockets (signed in by session cookie):
   floor    a visitor sends the text over its echo socket; the echo consumer group_sends it
            to the agents' group and the visitor's own group; same counts, same pacing.
 
+The workspace's AI is off (--ai on turns it on): this is a message's way to the people in
+the inbox, and an AI that answers every message adds its own replies to the same sockets
+(with no provider configured here, it hands every new conversation over: a system message
+and a conversation update to every agent). The AI's answers are measured by
+bench/ai_first_token.py. The product's numbers are also given for visitors' first messages
+(a conversation is opened) and later ones.
+
 Messages are sent at a steady rate (open loop), spread over the visitors. `lost` counts
 (message, agent) pairs that never arrived (waited for up to 10 s after the last send).
 WIDGET_RATE_LIMIT_PER_IP is raised for the web process (every visitor here shares
 127.0.0.1); the per-visitor limit stays at its default (10 a minute): no visitor sends
 more than 3. Prints one JSON line.
 
-    .venv/bin/python bench/delivery.py [--visitors 100 500] [--rate 12]
+    .venv/bin/python bench/delivery.py [--visitors 100 500] [--rate 12] [--ai on]
 """
 
 from __future__ import annotations
@@ -50,15 +57,17 @@ IP_LIMIT = "1000000"
 # ---------------------------------------------------------------- set-up in this process
 
 
-def make_workspace(agents: int):
+def make_workspace(agents: int, ai: bool):
     """A workspace with `agents` online agents; returns it and their session cookies."""
     from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
     from helpdesk.accounts.models import Membership, User, Workspace
+    from helpdesk.ai.models import AISettings
 
     tag = uuid.uuid4().hex[:6]
     workspace = Workspace.objects.create(name=f"bench-delivery-{tag}", away_message="")
+    AISettings.objects.create(workspace=workspace, enabled=ai)
     cookies = []
     for i in range(agents):
         user = User.objects.create_user(f"agent{i}-{tag}@bench.test", f"bench-password-{tag}", name=f"Agent {i}")
@@ -205,8 +214,12 @@ class Tally:
 
         return handle
 
-    def latencies_ms(self) -> list[float]:
-        return [(t - self.sent[seq]) * 1000 for (seq, _agent), t in self.arrived.items() if seq in self.sent]
+    def latencies_ms(self, seqs=None) -> list[float]:
+        return [
+            (t - self.sent[seq]) * 1000
+            for (seq, _agent), t in self.arrived.items()
+            if seq in self.sent and (seqs is None or seq in seqs)
+        ]
 
     async def wait_all(self, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
@@ -237,8 +250,9 @@ async def paced(total: int, rate: float, send) -> None:
     await asyncio.gather(*tasks)
 
 
-async def product_run(visitor_socks: list, agent_socks: list, total: int, rate: float) -> dict:
-    """Visitors send as the widget does with its socket open: a message frame (saved, then pushed)."""
+async def product_run(visitor_socks: list, agent_socks: list, total: int, rate: float, first: set | None = None) -> dict:
+    """Visitors send as the widget does with its socket open: a message frame (saved, then pushed).
+    `first`: the message numbers that are their visitor's first (a conversation is opened)."""
     tally = Tally(len(agent_socks))
     agent_socks.listen(tally)
 
@@ -252,7 +266,12 @@ async def product_run(visitor_socks: list, agent_socks: list, total: int, rate: 
 
     await paced(total, rate, send)
     await tally.wait_all()
-    return tally.result()
+    out = tally.result()
+    if first is not None:
+        later = set(tally.sent) - first
+        out["first_messages"] = summary(tally.latencies_ms(first))
+        out["later_messages"] = summary(tally.latencies_ms(later))
+    return out
 
 
 async def floor_run(visitor_socks: list, agent_socks: list, total: int, rate: float) -> dict:
@@ -290,7 +309,9 @@ async def scenario(stack, echo_url: str, workspace, cookies: list[str], sizes: l
         await product_run(socks[:5], agents, 5, rate)
         await floor_run(echo_socks[:5], echo_agents, 5, rate)
         log(f"{n} visitors: product, {total} messages at {rate}/s")
-        product = await product_run(socks, agents, total, rate)
+        # the warm-up's 5 visitors have a conversation already
+        first = {k for k in range(total) if 5 <= k < n}
+        product = await product_run(socks, agents, total, rate, first)
         log("product", json.dumps(product))
         log(f"{n} visitors: floor, {total} messages at {rate}/s")
         floor = await floor_run(echo_socks, echo_agents, total, rate)
@@ -315,12 +336,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--visitors", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--rate", type=float, default=12.0, help="messages a second, over all visitors")
+    parser.add_argument("--ai", choices=["off", "on"], default="off", help="the workspace's AI (default: off)")
     args = parser.parse_args()
 
     _bench.socket_bench_setup()
     from tests.processes import Stack, stack_env
 
-    workspace, cookies = make_workspace(AGENTS)
+    workspace, cookies = make_workspace(AGENTS, ai=args.ai == "on")
     env = stack_env()
     env.pop("DATABASE_URL")
     env.update(LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP=IP_LIMIT)
@@ -340,6 +362,7 @@ def main() -> None:
     print(json.dumps({
         "bench": "delivery",
         "agents": AGENTS,
+        "ai": args.ai,
         "rate_per_s": args.rate,
         "runs": {str(n): r for n, r in runs.items()},
         "send_path": "a message frame over the visitor's widget socket, as the widget sends with its socket open (saved, then pushed); floor: websocket frame to a bare Channels consumer",

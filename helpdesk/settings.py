@@ -248,6 +248,9 @@ LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 30, minimum=1
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
 WIDGET_POLL_SECONDS = env_int("WIDGET_POLL_SECONDS", 3, minimum=1)
 AGENT_ONLINE_SECONDS = env_int("AGENT_ONLINE_SECONDS", 90, minimum=10)
+# A new conversation's away reply waits this long (an agent may still pick it up; the worker
+# is not woken at the moment the message is on its way to the inbox).
+AWAY_REPLY_DELAY_SECONDS = env_int("AWAY_REPLY_DELAY_SECONDS", 3, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 
 # ---------------------------------------------------------------- static files, i18n

@@ -44,8 +44,9 @@ def test_a_task_of_a_live_worker_is_left_alone(db):
 
 @pytest.mark.processes
 @pytest.mark.django_db(transaction=True)
-def test_an_idle_worker_wakes_on_notify_not_on_its_poll(workspace, tmp_path):
+def test_an_idle_worker_wakes_on_notify_not_on_its_poll(workspace, tmp_path, settings):
     AISettings.objects.create(workspace=workspace, enabled=False)
+    settings.AWAY_REPLY_DELAY_SECONDS = 0  # a task that is ready at once: enqueued with a NOTIFY
     stack = Stack(env=stack_env())
     worker = stack._spawn(
         "worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "60"], tmp_path
@@ -59,5 +60,27 @@ def test_an_idle_worker_wakes_on_notify_not_on_its_poll(workspace, tmp_path):
         while not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists():
             assert time.monotonic() < deadline, "the worker slept through the NOTIFY\n" + stack.output()
             time.sleep(0.05)
+    finally:
+        stack.stop()
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_a_deferred_task_is_found_by_the_poll_once_it_is_due(workspace, tmp_path, settings):
+    """The away reply waits AWAY_REPLY_DELAY_SECONDS and wakes nobody: the worker's poll finds it."""
+    AISettings.objects.create(workspace=workspace, enabled=False)
+    settings.AWAY_REPLY_DELAY_SECONDS = 1
+    stack = Stack(env=stack_env())
+    stack.start_worker(tmp_path, interval=0.5)
+    try:
+        visitor, _raw = actions.start_visitor(workspace)
+        message = actions.post_customer_message(visitor, "Anyone?")
+        conversation = message.conversation
+        deadline = time.monotonic() + 10
+        while not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists():
+            assert time.monotonic() < deadline, "the deferred away reply never ran\n" + stack.output()
+            time.sleep(0.05)
+        reply = conversation.messages.get(author_kind=Message.Author.SYSTEM)
+        assert reply.created_at - message.created_at >= timedelta(seconds=1)
     finally:
         stack.stop()

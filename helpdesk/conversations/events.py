@@ -16,8 +16,11 @@ def message_created(message: Message, *, notify: bool = False) -> None:
     ) + render_to_string("inbox/index.html#row-oob", {"c": conversation, "notify": notify and message})
     broadcast.on_commit(groups.agents(conversation.workspace_id), inbox_html)
     if message.is_public:
-        widget_html = render_to_string("widget/chat.html#message-oob", {"message": message})
-        broadcast.on_commit(groups.contact(conversation.contact_id), widget_html)
+        # Rendered after the commit, once the agents' push has been handed over.
+        broadcast.on_commit(
+            groups.contact(conversation.contact_id),
+            lambda: render_to_string("widget/chat.html#message-oob", {"message": message}),
+        )
 
 
 def controls_context(conversation: Conversation) -> dict:

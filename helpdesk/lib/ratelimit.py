@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import time
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -19,16 +20,43 @@ def hit(scope: str, key: str, limit: int, window: int = 60) -> bool:
     bucket = int(time.time() // window)
     name = f"rl:{scope}:{key}:{bucket}"
     try:
-        cache.add(name, 0, timeout=window + 1)
-        try:
-            count = cache.incr(name)
-        except ValueError:  # expired between add and incr
-            cache.add(name, 1, timeout=window + 1)
-            count = 1
+        count = _count(name, window + 1)
     except Exception:  # the cache is down: allow, and say so
         logger.warning("rate limit %s not counted: the cache is unreachable", scope, exc_info=True)
         return True
     return count <= limit
+
+
+def _count(name: str, timeout: int) -> int:
+    """Add one to the counter `name` (created with `timeout`) and return it. On Redis, in one
+    round trip: every widget message passes here."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        key = backend.make_and_validate_key(name)
+        pipe = _client(backend).pipeline(transaction=False)
+        pipe.set(key, 0, ex=timeout, nx=True)
+        pipe.incr(key)
+        return int(pipe.execute()[1])
+    cache.add(name, 0, timeout=timeout)
+    try:
+        return cache.incr(name)
+    except ValueError:  # expired between add and incr
+        cache.add(name, 1, timeout=timeout)
+        return 1
+
+
+_clients: dict[tuple[str, ...], object] = {}
+
+
+def _client(backend: RedisCache):
+    """One Redis client, and so one connection pool, per process. Django keeps a cache backend
+    per async context, each with a pool of its own: through `cache`, every websocket consumer
+    and every request of the ASGI server would open a new connection to Redis."""
+    servers = tuple(backend._servers)
+    client = _clients.get(servers)
+    if client is None:
+        client = _clients.setdefault(servers, backend._cache.get_client(write=True))
+    return client
 
 
 def client_ip(request) -> str:

@@ -28,7 +28,6 @@ from django_tasks_db.management.commands.db_worker import Worker as BaseWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from helpdesk.realtime import broadcast
 
 logger = logging.getLogger("helpdesk.worker")
 
@@ -43,6 +42,9 @@ def dead_after() -> int:
 
 @receiver(task_enqueued)
 def notify_workers(sender, task_result, **kwargs) -> None:
+    run_after = task_result.task.run_after
+    if run_after is not None and run_after > timezone.now():
+        return  # not ready yet: a worker finds it when it polls
     try:
         with connection.cursor() as cursor:
             cursor.execute(f"NOTIFY {CHANNEL}")
@@ -118,7 +120,6 @@ class Worker(BaseWorker):
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
-        broadcast.use_private_loop()
         # Import the heavy task modules now, not inside the first customer's reply.
         import helpdesk.ai.agent  # noqa: F401
         import helpdesk.ai.provider  # noqa: F401

@@ -8,55 +8,99 @@ anything they missed from the database by cursor (see the consumers' `resume`).
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import threading
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
 
-_private_loop: asyncio.AbstractEventLoop | None = None
-_outbox: asyncio.Queue | None = None
+# Sends from synchronous code (views, actions in the consumers' database threads, the
+# worker) are handed to an outbox: a queue drained by one task on an event loop, which sends
+# them in order, one after another. The caller does not wait for Redis (a database thread
+# goes on to the next visitor's message, a streaming answer goes on writing), and the
+# channel layer's connections are reused instead of opened anew for every message.
+# In the web server the outbox runs on the server's own event loop (the one whose database
+# thread is calling), as the consumers' own sends do; elsewhere (the worker, commands) on an
+# event loop in a thread of its own. The in-memory layer of single-process tests has no
+# thread safety; with it, sends are delivered before the call returns.
+_outboxes: dict[asyncio.AbstractEventLoop, asyncio.Queue] = {}
+_own_loop: asyncio.AbstractEventLoop | None = None
+_pending = 0
+_lock = threading.Lock()
+_idle = threading.Condition(_lock)
 
 
-def use_private_loop() -> None:
-    """For long-lived sync processes (the worker): hand sends to one event loop kept in a
-    thread of its own, which sends them in order, one after another. The caller does not
-    wait for Redis (a streaming answer goes on writing), and the channel layer's connections
-    are reused instead of opened anew for every message, as async_to_sync would."""
-    global _private_loop, _outbox
-    if _private_loop is not None:
-        return
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
+async def _drain(queue: asyncio.Queue) -> None:
+    global _pending
+    while True:
+        layer, group, event = await queue.get()
+        try:
+            await layer.group_send(group, event)
+        except Exception:
+            logger.exception("broadcast to %s failed", group)
+        with _idle:
+            _pending -= 1
+            _idle.notify_all()
 
-    async def drain() -> None:
-        global _outbox
-        _outbox = asyncio.Queue()
-        ready.set()
-        while True:
-            group, event = await _outbox.get()
-            try:
-                await get_channel_layer().group_send(group, event)
-            except Exception:
-                logger.exception("broadcast to %s failed", group)
 
-    def run() -> None:
-        loop.run_until_complete(drain())
+def _put(loop: asyncio.AbstractEventLoop, item: tuple) -> None:
+    """On `loop`: queue the item, starting that loop's outbox at its first send."""
+    queue = _outboxes.get(loop)
+    if queue is None:
+        queue = _outboxes[loop] = asyncio.Queue()
+        task = loop.create_task(_drain(queue))
+        task.add_done_callback(lambda _: _outboxes.pop(loop, None))
+    queue.put_nowait(item)
 
-    threading.Thread(target=run, name="broadcast-loop", daemon=True).start()
-    ready.wait(5)
-    _private_loop = loop
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop whose sync_to_async thread this is, if any (as async_to_sync finds it)."""
+    from asgiref.sync import SyncToAsync
+
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running() and not loop.is_closed():
+        return loop
+    return None
+
+
+def _private_loop() -> asyncio.AbstractEventLoop:
+    global _own_loop
+    with _lock:
+        if _own_loop is None:
+            _own_loop = asyncio.new_event_loop()
+            threading.Thread(target=_own_loop.run_forever, name="broadcast-outbox", daemon=True).start()
+            atexit.register(flush)
+        return _own_loop
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until everything handed to an outbox has been sent (at exit, and for tests)."""
+    with _idle:
+        return _idle.wait_for(lambda: _pending == 0, timeout)
 
 
 def _group_send(group: str, event: dict) -> None:
-    if _private_loop is not None and _outbox is not None:
-        _private_loop.call_soon_threadsafe(_outbox.put_nowait, (group, event))
-    else:
-        async_to_sync(get_channel_layer().group_send)(group, event)
+    global _pending
+    layer = get_channel_layer()
+    if isinstance(layer, InMemoryChannelLayer):
+        async_to_sync(layer.group_send)(group, event)
+        return
+    loop = _server_loop() or _private_loop()
+    with _lock:
+        _pending += 1
+    try:
+        loop.call_soon_threadsafe(_put, loop, (layer, group, event))
+    except RuntimeError:  # the loop has closed (the server is stopping)
+        with _idle:
+            _pending -= 1
+            _idle.notify_all()
+        raise
 
 
 def send(group: str, html: str) -> None:
@@ -73,8 +117,13 @@ async def asend(group: str, html: str) -> None:
         logger.exception("broadcast to %s failed", group)
 
 
-def on_commit(group: str, html: str) -> None:
-    transaction.on_commit(lambda: send(group, html))
+def on_commit(group: str, html: str | Callable[[], str]) -> None:
+    """Send after the transaction commits. `html` may be a function that renders it then (one
+    render less before the sends that are already waiting)."""
+    if callable(html):
+        transaction.on_commit(lambda: send(group, html()))
+    else:
+        transaction.on_commit(lambda: send(group, html))
 
 
 def close_group(group: str, code: int = 4001) -> None:

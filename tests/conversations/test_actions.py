@@ -2,6 +2,8 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.utils import timezone
@@ -32,6 +34,57 @@ def test_it_is_idempotent_on_the_client_id(visitor):
     again = actions.post_customer_message(v, "Hi", client_id="7d3c6f0e-8d1a-4a65-9f55-2f2b1b1f0c11")
     assert again.pk == first.pk
     assert Message.objects.filter(conversation=first.conversation).count() == 1
+
+
+def test_a_message_updates_its_conversation_and_the_contact_in_the_same_save(visitor):
+    v, _ = visitor
+    first = actions.post_customer_message(v, "First", page_url="https://shop.example/a")
+    second = actions.post_customer_message(v, "Second one", page_url="https://shop.example/b")
+    conversation = refreshed(first.conversation)
+    assert second.conversation_id == conversation.pk
+    assert conversation.last_message_preview == "Second one"
+    assert conversation.last_message_at == second.created_at == conversation.last_customer_message_at
+    assert conversation.page_url == "https://shop.example/a"  # where the conversation started
+    assert Contact.objects.get(pk=v.contact_id).last_page_url == "https://shop.example/b"
+    saved = Message.objects.get(pk=second.pk)
+    assert (saved.body, saved.author_kind, saved.private, saved.sources) == ("Second one", "customer", False, [])
+
+
+def test_a_visitor_known_to_be_new_still_finds_a_conversation_opened_meanwhile(workspace):
+    """The hint that a visitor has no conversation yet (from when its socket connected) only
+    saves a query: the lookup under the contact's lock has the last word."""
+    visitor, raw = actions.start_visitor(workspace)
+    on_socket = actions.visitor_for_token(workspace, raw)
+    assert on_socket.has_conversation is False
+    over_http = actions.visitor_for_token(workspace, raw)
+    first = actions.post_customer_message(over_http, "Over HTTP")
+    second = actions.post_customer_message(on_socket, "Over the socket")
+    assert second.conversation_id == first.conversation_id
+    assert on_socket.has_conversation is True
+    assert Conversation.objects.filter(contact_id=visitor.contact_id).count() == 1
+
+
+def test_a_client_id_seen_in_a_race_returns_the_saved_message(visitor, monkeypatch):
+    """Two posts of one message at once (the widget's socket send and its HTTP fallback): the
+    one that loses on the unique constraint answers with the winner's message."""
+    v, _ = visitor
+    client_id = "5a0e6c3e-7a7c-4b0f-9a43-2c3d1e5f6a7b"
+    winner = actions.post_customer_message(v, "Once", client_id=client_id)
+    real = actions._current_for_post
+    looks = []
+
+    def first_look_misses_it(contact_id, client_id):  # as if the winner had not committed yet
+        found = real(contact_id, client_id)
+        looks.append(found.saved_id)
+        if len(looks) == 1:
+            found.saved_id = None
+        return found
+
+    monkeypatch.setattr(actions, "_current_for_post", first_look_misses_it)
+    again = actions.post_customer_message(v, "Once", client_id=client_id)
+    assert again.pk == winner.pk
+    assert looks == [winner.pk, winner.pk]  # the insert failed on the constraint; the retry found it
+    assert Message.objects.filter(client_id=client_id).count() == 1
 
 
 def test_messages_are_immutable(conversation):
@@ -387,7 +440,22 @@ def test_with_the_ai_on_every_customer_message_goes_to_the_ai(visitor, enqueued,
     assert enqueued == [(answer.name, (first.pk,)), (answer.name, (second.pk,))]
 
 
-def test_a_new_conversation_while_nobody_is_online_enqueues_the_away_reply(
+def test_the_away_reply_waits_and_does_not_wake_the_workers(visitor, ai_off, settings, django_capture_on_commit_callbacks):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.AWAY_REPLY_DELAY_SECONDS = 3
+    v, _ = visitor
+    with django_capture_on_commit_callbacks(execute=True):
+        with CaptureQueriesContext(connection) as queries:
+            message = actions.post_customer_message(v, "Hello?")
+    notified = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("NOTIFY")]
+    task = DBTaskResult.objects.get(task_path=send_away_reply.module_path)
+    assert task.args_kwargs["args"] == [message.conversation_id]
+    assert timedelta(seconds=2) < task.run_after - message.created_at <= timedelta(seconds=4)
+    assert notified == []
+
+
+def test_a_new_conversation_without_the_ai_enqueues_the_away_reply_task_once(
     visitor, ai_off, enqueued, django_capture_on_commit_callbacks
 ):
     v, _ = visitor
@@ -398,14 +466,18 @@ def test_a_new_conversation_while_nobody_is_online_enqueues_the_away_reply(
     assert enqueued == [(send_away_reply.name, (message.conversation_id,))]
 
 
-def test_a_new_conversation_while_an_agent_is_online_enqueues_nothing(
+def test_a_new_conversation_while_an_agent_is_online_gets_no_away_reply(
     visitor, ai_off, agent, enqueued, django_capture_on_commit_callbacks
 ):
+    """The task is enqueued all the same (asking who is online is its job, off the message's
+    way to the inbox), and it posts nothing."""
     bring_online(agent.memberships.get())
     v, _ = visitor
     with django_capture_on_commit_callbacks(execute=True):
-        actions.post_customer_message(v, "Hello?")
-    assert enqueued == []
+        message = actions.post_customer_message(v, "Hello?")
+    assert enqueued == [(send_away_reply.name, (message.conversation_id,))]
+    send_away_reply.call(message.conversation_id)
+    assert not message.conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists()
 
 
 def test_the_away_reply_posts_the_workspace_away_message_to_the_customer(conversation, workspace):
