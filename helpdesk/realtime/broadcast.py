@@ -37,16 +37,22 @@ _idle = threading.Condition(_lock)
 
 
 async def _drain(queue: asyncio.Queue) -> None:
-    global _pending
+    counted = asyncio.get_running_loop() is _own_loop
     while True:
         layer, group, event = await queue.get()
         try:
             await layer.group_send(group, event)
         except Exception:
             logger.exception("broadcast to %s failed", group)
-        with _idle:
-            _pending -= 1
-            _idle.notify_all()
+        if counted:
+            _sent_one()
+
+
+def _sent_one() -> None:
+    global _pending
+    with _idle:
+        _pending -= 1
+        _idle.notify_all()
 
 
 def _put(loop: asyncio.AbstractEventLoop, item: tuple) -> None:
@@ -80,7 +86,8 @@ def _private_loop() -> asyncio.AbstractEventLoop:
 
 
 def flush(timeout: float = 5.0) -> bool:
-    """Wait until everything handed to an outbox has been sent (at exit, and for tests)."""
+    """Wait until everything handed to the outbox thread has been sent (at exit: the worker's
+    last pushes). What a server's loop still had to send ends with the server."""
     with _idle:
         return _idle.wait_for(lambda: _pending == 0, timeout)
 
@@ -91,16 +98,12 @@ def _group_send(group: str, event: dict) -> None:
     if isinstance(layer, InMemoryChannelLayer):
         async_to_sync(layer.group_send)(group, event)
         return
-    loop = _server_loop() or _private_loop()
-    with _lock:
-        _pending += 1
-    try:
-        loop.call_soon_threadsafe(_put, loop, (layer, group, event))
-    except RuntimeError:  # the loop has closed (the server is stopping)
-        with _idle:
-            _pending -= 1
-            _idle.notify_all()
-        raise
+    loop = _server_loop()
+    if loop is None:
+        loop = _private_loop()
+        with _lock:
+            _pending += 1
+    loop.call_soon_threadsafe(_put, loop, (layer, group, event))
 
 
 def send(group: str, html: str) -> None:
