@@ -168,17 +168,23 @@ def _locked_contact_sql() -> tuple[str, list]:
     return sql, fields
 
 
-def _locked_contact(contact_id: int) -> Contact:
-    """The contact, row-locked, with `ai_enabled` as in `_current_for_post`."""
-    sql, fields = _locked_contact_sql()
+def _locked_contact_and_current(contact_id: int, client_id: str | None) -> tuple[Contact, Conversation | None]:
+    """The contact, row-locked, with `ai_enabled` as in `_current_for_post`; then, under that
+    lock, the contact's current conversation as `_current_for_post` finds it. Two statements
+    sent together (one round trip); the second starts once the first holds the lock, so it
+    sees any conversation opened by whoever held the lock before."""
+    lock_sql, fields = _locked_contact_sql()
+    current_sql = _current_for_post_sql()[0]
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"contact_id": contact_id})
+        cursor.execute(f"{lock_sql};\n{current_sql}", {"contact_id": contact_id, "client_id": client_id})
         row = cursor.fetchone()
+        cursor.nextset()
+        current = cursor.fetchone()
     if row is None:
         raise Contact.DoesNotExist
     contact = _from_db(Contact, fields, row[:-1])
     contact.ai_enabled = row[-1]
-    return contact
+    return contact, _conversation_from_row(current)
 
 
 def _from_db(model, fields: list, values) -> object:
@@ -193,12 +199,15 @@ def _current_for_post(contact_id: int, client_id: str | None) -> Conversation | 
     """The contact's current conversation, row-locked, with its contact and two more
     attributes: `ai_enabled` (None while the workspace has no AI settings) and `saved_id`
     (the message already saved under `client_id`, if any)."""
-    sql, conv_fields, contact_fields = _current_for_post_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"contact_id": contact_id, "client_id": client_id})
-        row = cursor.fetchone()
+        cursor.execute(_current_for_post_sql()[0], {"contact_id": contact_id, "client_id": client_id})
+        return _conversation_from_row(cursor.fetchone())
+
+
+def _conversation_from_row(row) -> Conversation | None:
     if row is None:
         return None
+    conv_fields, contact_fields = _current_for_post_sql()[1:]
     split = len(conv_fields)
     conversation = _from_db(Conversation, conv_fields, row[:split])
     conversation.contact = _from_db(Contact, contact_fields, row[split : split + len(contact_fields)])
@@ -278,8 +287,7 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
         if conversation is None:
             # The contact's first message: the contact's lock makes sure that only one of two
             # first messages at once opens a conversation.
-            contact = _locked_contact(visitor.contact_id)
-            conversation = _current_for_post(visitor.contact_id, client_id)
+            contact, conversation = _locked_contact_and_current(visitor.contact_id, client_id)
             if conversation is None:
                 created = True
                 conversation = Conversation(

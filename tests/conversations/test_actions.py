@@ -544,3 +544,44 @@ def test_an_unsigned_identify_does_not_overwrite_a_verified_contact(visitor):
     again = actions.identify(v, name="Mallory", email="mallory@evil.test")
     assert again.pk == contact.pk
     assert (again.name, again.email) == ("Ada", "ada@acme.test")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_first_messages_at_once_open_one_conversation(workspace):
+    """The second waits for the contact's lock, then finds the conversation the first opened
+    (its lookup runs after the lock is granted, not in the snapshot from before the wait)."""
+    import threading
+
+    from django.db import connection as db_connection
+    from django.db import transaction
+
+    visitor, raw = actions.start_visitor(workspace)
+    first_tab = actions.visitor_for_token(workspace, raw)
+    second_tab = actions.visitor_for_token(workspace, raw)
+    assert first_tab.has_conversation is False and second_tab.has_conversation is False
+    holding, done = threading.Event(), threading.Event()
+    errors = []
+
+    def first():
+        try:
+            with transaction.atomic():
+                actions.post_customer_message(first_tab, "From the first tab")
+                holding.set()
+                done.wait(0.5)  # the second tab is waiting for the lock meanwhile
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            holding.set()
+            db_connection.close()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(5)
+    second = actions.post_customer_message(second_tab, "From the second tab")
+    done.set()
+    thread.join(5)
+    assert errors == []
+    conversations = Conversation.objects.filter(contact_id=visitor.contact_id)
+    assert conversations.count() == 1
+    assert sorted(conversations.get().messages.values_list("body", flat=True)) == ["From the first tab", "From the second tab"]
+    assert second.conversation_id == conversations.get().pk
