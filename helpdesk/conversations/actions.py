@@ -18,6 +18,7 @@ from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.ai.models import AISettings
 from helpdesk.conversations import events
 from helpdesk.conversations.models import Contact, Conversation, Message, Visitor, hash_token
+from helpdesk.realtime import broadcast
 
 PREVIEW_LENGTH = 160
 
@@ -343,7 +344,7 @@ def _after_customer_message(conversation: Conversation, message: Message, create
     The answer is enqueued inside the message's transaction (tasks are rows in the same
     database, and the workers' NOTIFY is sent on commit): a saved message always has its answer
     task, and the two are committed together, in one write to disk instead of two. The away
-    reply is enqueued after the commit, once the broadcasts have been handed over, to run
+    reply is enqueued after the commit, once the message's pushes have gone out, to run
     AWAY_REPLY_DELAY_SECONDS later; its task then asks whether anyone is there to answer."""
     from helpdesk.ai.agent import settings_for
 
@@ -355,7 +356,8 @@ def _after_customer_message(conversation: Conversation, message: Message, create
 
         answer.enqueue(message.pk)
     elif created:
-        transaction.on_commit(functools.partial(_enqueue_away_reply, conversation.pk))
+        job = functools.partial(_enqueue_away_reply, conversation.pk)
+        transaction.on_commit(lambda: broadcast.after_sends(job))
 
 
 def _enqueue_away_reply(conversation_id: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextvars
 import logging
 import threading
 from collections.abc import Callable
@@ -40,12 +41,36 @@ async def _drain(queue: asyncio.Queue) -> None:
     counted = asyncio.get_running_loop() is _own_loop
     while True:
         layer, group, event = await queue.get()
+        if layer is None:  # work handed over by `after_sends`
+            asyncio.create_task(_run_later(event), context=contextvars.Context())
+            continue
         try:
             await layer.group_send(group, event)
         except Exception:
             logger.exception("broadcast to %s failed", group)
         if counted:
             _sent_one()
+
+
+async def _run_later(fn: Callable[[], object]) -> None:
+    from channels.db import database_sync_to_async
+
+    try:
+        await database_sync_to_async(fn)()
+    except Exception:
+        logger.exception("work after the broadcasts failed: %r", fn)
+
+
+def after_sends(fn: Callable[[], object]) -> None:
+    """Run `fn` once the sends handed over before it have gone out. In the web server it runs
+    in the database thread after the current work there: work that nobody waits for (enqueue
+    an away reply) does not hold up the pushes that people are waiting for. Elsewhere (the
+    worker, commands, single-process tests) it runs now."""
+    loop = _server_loop()
+    if loop is None or isinstance(get_channel_layer(), InMemoryChannelLayer):
+        fn()
+        return
+    loop.call_soon_threadsafe(_put, loop, (None, None, fn))
 
 
 def _sent_one() -> None:
@@ -60,7 +85,9 @@ def _put(loop: asyncio.AbstractEventLoop, item: tuple) -> None:
     queue = _outboxes.get(loop)
     if queue is None:
         queue = _outboxes[loop] = asyncio.Queue()
-        task = loop.create_task(_drain(queue))
+        # A context of its own: not the one of the database thread that sent first (asgiref
+        # marks that one as inside the database thread, where nothing may wait for it).
+        task = loop.create_task(_drain(queue), context=contextvars.Context())
         task.add_done_callback(lambda _: _outboxes.pop(loop, None))
     queue.put_nowait(item)
 

@@ -87,3 +87,46 @@ def test_a_send_that_fails_is_logged_and_the_next_still_goes_out(redis_layer, ca
 
     assert asyncio.run(scenario()) == ["good"]
     assert "broadcast to g3 failed" in caplog.text
+
+
+def test_work_after_the_sends_runs_in_the_database_thread_once_they_have_gone_out(redis_layer):
+    async def scenario():
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        await layer.group_add("g4", channel)
+        ran = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        seen = {}
+
+        def later():
+            seen["thread"] = threading.current_thread().name
+            seen["queued"] = asyncio.run_coroutine_threadsafe(_pending_in(layer, channel), loop).result(5)
+            loop.call_soon_threadsafe(ran.set)
+
+        def sync_view():
+            seen["view_thread"] = threading.current_thread().name
+            broadcast.send("g4", "the push")
+            broadcast.after_sends(later)
+            seen["returned_first"] = "thread" not in seen
+
+        await sync_to_async(sync_view)()
+        await asyncio.wait_for(ran.wait(), 5)
+        return seen, await _received(channel, 1)
+
+    seen, pushed = asyncio.run(scenario())
+    assert pushed == ["the push"]
+    assert seen["returned_first"]  # the view did not wait for it
+    assert seen["thread"] == seen["view_thread"]  # the database thread
+    assert seen["queued"] == 1  # the push was in Redis before the work ran
+
+
+async def _pending_in(layer, channel: str) -> int:
+    """How many messages wait for `channel` in Redis (without taking them)."""
+    connection = layer.connection(layer.consistent_hash(channel))
+    return await connection.zcard(layer.prefix + channel.split("!")[0] + "!") if "!" in channel else -1
+
+
+def test_work_after_the_sends_runs_at_once_outside_a_server():
+    ran = []
+    broadcast.after_sends(lambda: ran.append(True))
+    assert ran == [True]
