@@ -190,7 +190,7 @@ def _locked_contact_and_current(contact_id: int, client_id: str | None) -> tuple
 
 def _from_db(model, fields: list, values) -> object:
     return model.from_db(
-        "default",
+        connection.alias,
         [f.attname for f in fields],
         [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v for f, v in zip(fields, values)],
     )
@@ -232,15 +232,13 @@ def _insert_sql(model, replace: dict[str, str] | None = None) -> str:
 @functools.cache
 def _save_sql(touched: tuple[str, ...], new_conversation: bool) -> str:
     """One statement that INSERTs a message and either INSERTs its conversation first or
-    UPDATEs the conversation's `touched` fields. It returns the conversation's id and the
-    message's."""
+    UPDATEs the conversation's `touched` fields (a message always moves its conversation's
+    last_message_at). It returns the conversation's id and the message's."""
     if new_conversation:
         conversation_column = Message._meta.get_field("conversation").column
         return f"""WITH cv AS ({_insert_sql(Conversation)}),
             m AS ({_insert_sql(Message, {conversation_column: '(SELECT "id" FROM cv)'})})
             SELECT (SELECT "id" FROM cv), (SELECT "id" FROM m)"""
-    if not touched:
-        return f'WITH m AS ({_insert_sql(Message)}) SELECT NULL, "id" FROM m'
     sets = ", ".join(f'"{Conversation._meta.get_field(name).column}" = %s' for name in touched)
     return f"""WITH m AS ({_insert_sql(Message)}),
         c AS (UPDATE "{Conversation._meta.db_table}" SET {sets} WHERE "id" = %s)

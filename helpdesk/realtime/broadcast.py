@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 # thread safety; with it, sends are delivered before the call returns.
 _outboxes: dict[asyncio.AbstractEventLoop, asyncio.Queue] = {}
 _own_loop: asyncio.AbstractEventLoop | None = None
+_later: set[asyncio.Task] = set()
 _pending = 0
 _lock = threading.Lock()
 _idle = threading.Condition(_lock)
@@ -42,7 +43,9 @@ async def _drain(queue: asyncio.Queue) -> None:
     while True:
         layer, group, event = await queue.get()
         if layer is None:  # work handed over by `after_sends`
-            asyncio.create_task(_run_later(event), context=contextvars.Context())
+            task = asyncio.create_task(_run_later(event), context=contextvars.Context())
+            _later.add(task)  # a reference until it is done, or it may be collected midway
+            task.add_done_callback(_later.discard)
             continue
         try:
             await layer.group_send(group, event)
