@@ -15,6 +15,7 @@ import json
 import logging
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -33,6 +34,17 @@ CLOSE_TOO_BIG = 1009
 class _Base(AsyncWebsocketConsumer):
     joined: list[str]
     max_frame = MAX_FRAME
+
+    async def dispatch(self, message):
+        # Channels runs close_old_connections() before every event, in a hop to the shared
+        # database thread: for an agent's socket, before every push, behind whatever database
+        # work is queued there. Pushes never touch the database, and the handlers that do go
+        # through database_sync_to_async, which closes old connections itself in the thread
+        # it runs in.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def join(self, *names: str) -> None:
         self.joined = list(names)

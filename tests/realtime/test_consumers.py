@@ -3,12 +3,15 @@ with WebsocketCommunicator, on the in-memory channel layer."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
@@ -17,6 +20,7 @@ from django.utils import timezone
 from helpdesk.asgi import application
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Message
+from helpdesk.realtime import groups
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://localhost")
@@ -388,3 +392,26 @@ def test_message_frames_share_the_visitors_rate_limit(workspace, visitor, settin
 
     run(scenario)
     assert Message.objects.filter(body__startswith="burst").count() == 2
+
+
+def test_pushes_reach_an_agent_while_the_database_thread_is_busy(workspace, agent):
+    """Forwarding a push needs no database: it does not wait behind database work queued in
+    the shared database thread (another visitor's message being saved)."""
+
+    async def scenario():
+        inbox = await inbox_socket(agent)
+        assert (await inbox.connect())[0]
+        await receive_all(inbox)
+        gate = threading.Event()
+        busy = asyncio.ensure_future(sync_to_async(gate.wait)())  # holds the database thread
+        await asyncio.sleep(0.05)
+        try:
+            await get_channel_layer().group_send(groups.agents(workspace.pk), {"type": "push", "html": "<p>pushed</p>"})
+            received = await inbox.receive_from(timeout=2)
+        finally:
+            gate.set()
+            await busy
+        await inbox.disconnect()
+        return received
+
+    assert run(scenario) == "<p>pushed</p>"
