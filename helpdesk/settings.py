@@ -154,11 +154,16 @@ CHANNEL_LAYERS = {
     }
 }
 
+# The cache holds rate-limit counts and worker heartbeats. A Redis that stops answering
+# (rather than refusing connections) must not hang a request, or a consumer's database thread
+# behind it: past the timeout the call fails, and rate limits let the message through.
+CACHE_SOCKET_TIMEOUT = 2
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env_str("CACHE_PREFIX", "helpdesk"),
+        "OPTIONS": {"socket_timeout": CACHE_SOCKET_TIMEOUT, "socket_connect_timeout": CACHE_SOCKET_TIMEOUT},
     }
 }
 

@@ -3,6 +3,11 @@ not refuse (and so lose) a visitor's message."""
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
+from django.conf import settings as project_settings
 from django.core.cache import caches
 
 from helpdesk.lib import ratelimit
@@ -22,6 +27,31 @@ def test_an_unreachable_cache_allows_every_hit(settings, caplog):
     }
     assert caches["default"]._cache._servers == ["redis://127.0.0.1:9/0"]  # the override took effect
     assert all(ratelimit.hit("t", "k", 1) for _ in range(3))
+    assert "cache is unreachable" in caplog.text
+
+
+def test_a_cache_that_stops_answering_allows_the_hit_after_the_timeout(settings, caplog):
+    """A Redis that accepts connections and then says nothing (hung, or cut off mid-way) is
+    given CACHE_SOCKET_TIMEOUT seconds, not forever."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel accepts; nobody ever reads or answers
+    options = project_settings.CACHES["default"]["OPTIONS"]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+            "OPTIONS": options,
+        }
+    }
+    outcome = []
+    started = time.monotonic()
+    caller = threading.Thread(target=lambda: outcome.append(ratelimit.hit("t", "k", 1)), daemon=True)
+    caller.start()
+    caller.join(project_settings.CACHE_SOCKET_TIMEOUT + 5)
+    silent.close()
+    assert outcome == [True], "the rate limit still waits for a Redis that does not answer"
+    assert time.monotonic() - started >= project_settings.CACHE_SOCKET_TIMEOUT - 0.5
     assert "cache is unreachable" in caplog.text
 
 
