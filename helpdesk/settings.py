@@ -117,8 +117,9 @@ DATABASE_URL = env_url("DATABASE_URL", schemes=("postgres", "postgresql", "pgsql
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql", **embedded.ensure_postgres(PGDATA, RUN_DIR)}}
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+    DATABASES = {"default": {**embedded.ensure_postgres(PGDATA, RUN_DIR)}}
+# Django's PostgreSQL backend; its pool checks connections before handing them out.
+DATABASES["default"]["ENGINE"] = "helpdesk.lib.postgres"
 # A connection pool per process: opening a connection costs more than most requests (a
 # PostgreSQL backend process each), and under ASGI every request runs in a thread of its own,
 # so Django's persistent connections (CONN_MAX_AGE) would not be reused.

@@ -1,8 +1,11 @@
 """The connection pool serves again soon after the database comes back, however long it was
-away (psycopg_pool's own backoff doubles without a ceiling)."""
+away (psycopg_pool's own backoff doubles without a ceiling), and never hands out a connection
+that died while idle."""
 
 from __future__ import annotations
 
+import os
+import resource
 import time
 
 import psycopg
@@ -10,14 +13,18 @@ import pytest
 from django.db import connection
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from helpdesk.lib import dbpool
 from tests.processes import SocketProxy, postgres_socket
+
+
+def _conninfo(proxy: SocketProxy) -> str:
+    s = connection.settings_dict
+    return f"host=127.0.0.1 port={proxy.port} dbname=postgres user={s['USER']} password={s['PASSWORD'] or ''}"
 
 
 def test_the_pool_serves_again_within_about_a_second_of_the_database_returning():
     proxy = SocketProxy(postgres_socket())
-    s = connection.settings_dict
-    conninfo = f"host=127.0.0.1 port={proxy.port} dbname=postgres user={s['USER']} password={s['PASSWORD'] or ''}"
-    pool = ConnectionPool(conninfo, min_size=1, max_size=2, timeout=2, open=True)
+    pool = ConnectionPool(_conninfo(proxy), min_size=1, max_size=2, timeout=2, open=True)
     try:
         pool.wait(timeout=10)
         proxy.cut()
@@ -36,3 +43,48 @@ def test_the_pool_serves_again_within_about_a_second_of_the_database_returning()
     finally:
         pool.close()
         proxy.close()
+
+
+def test_connections_that_died_while_idle_are_never_handed_out():
+    """The database restarted (here: every connection through the proxy is cut) while three
+    connections sat idle in the pool: the next clients get working connections, at once."""
+    proxy = SocketProxy(postgres_socket())
+    pool = ConnectionPool(_conninfo(proxy), min_size=3, max_size=3, timeout=5, check=dbpool.check_connection, open=True)
+    try:
+        pool.wait(timeout=10)
+        proxy.cut()
+        proxy.restore()
+        started = time.monotonic()
+        conns = [pool.getconn() for _ in range(3)]
+        assert [c.execute("select 1").fetchone() for c in conns] == [(1,)] * 3
+        assert time.monotonic() - started < 1.5  # no second's pause for each dead connection
+        for c in conns:
+            pool.putconn(c)
+    finally:
+        pool.close()
+        proxy.close()
+
+
+def test_the_check_looks_at_connections_past_descriptor_1024():
+    """A web process with hundreds of websockets open holds descriptors past 1024, where
+    select() cannot look: the check must still hand out the pool's connection."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 2048:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    proxy = SocketProxy(postgres_socket())
+    pool = ConnectionPool(_conninfo(proxy), min_size=1, max_size=1, timeout=3, check=dbpool.check_connection, open=True)
+    try:
+        pool.wait(timeout=10)
+        with pool.connection() as conn:
+            assert conn.fileno() > 1024
+            assert conn.execute("select 1").fetchone() == (1,)
+    finally:
+        pool.close()
+        proxy.close()
+        for fd in fillers:
+            os.close(fd)
+
+
+def test_the_projects_pool_uses_that_check():
+    assert connection.pool._check is dbpool.check_connection
