@@ -57,7 +57,7 @@ IP_LIMIT = "1000000"
 # ---------------------------------------------------------------- set-up in this process
 
 
-def make_workspace(agents: int, ai: bool):
+def make_workspace(agents: int, ai: bool = False):
     """A workspace with `agents` online agents; returns it and their session cookies."""
     from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
