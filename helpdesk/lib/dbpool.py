@@ -11,15 +11,21 @@ returning. An attempt against a database that is down is one refused TCP connect
 
 from __future__ import annotations
 
+import logging
 import select
+
+logger = logging.getLogger(__name__)
 
 RECONNECT_INTERVAL = 1.0  # seconds between attempts (the library adds ±10% jitter to the first)
 
 
 def steady_reconnects() -> None:
     """Make the pool's reconnection attempts keep a steady interval instead of doubling."""
-    from psycopg_pool.base import AttemptWithBackoff
-
+    try:
+        from psycopg_pool.base import AttemptWithBackoff
+    except ImportError:  # another psycopg_pool than the one pinned: keep its own backoff
+        logger.warning("psycopg_pool has no AttemptWithBackoff: reconnects keep the library's backoff")
+        return
     AttemptWithBackoff.INITIAL_DELAY = RECONNECT_INTERVAL
     AttemptWithBackoff.DELAY_BACKOFF = 1.0
 
