@@ -574,4 +574,7 @@ def post_away_reply(conversation: Conversation) -> Message | None:
 
 
 def mark_seen_by_agent(conversation: Conversation) -> None:
-    Conversation.objects.filter(pk=conversation.pk).update(agent_last_seen_at=timezone.now())
+    """Saved, and set on `conversation` too (no need to read it back)."""
+    now = timezone.now()
+    Conversation.objects.filter(pk=conversation.pk).update(agent_last_seen_at=now)
+    conversation.agent_last_seen_at = now

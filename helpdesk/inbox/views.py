@@ -65,7 +65,6 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
     conv = conversation_for_agent(membership, pk)
     was_unread = conv.is_unread
     actions.mark_seen_by_agent(conv)
-    conv.refresh_from_db(fields=["agent_last_seen_at"])
     context = _conversation_context(membership, conv)
     if request.htmx and not request.htmx.history_restore_request:
         html = render_to_string("inbox/conversation.html#pane", context, request=request)

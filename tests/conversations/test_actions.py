@@ -284,6 +284,7 @@ def test_a_customer_message_keeps_a_pending_conversation_pending(visitor, conver
 def test_it_marks_a_customer_message_unread_until_an_agent_sees_it(conversation):
     assert conversation.is_unread
     actions.mark_seen_by_agent(conversation)
+    assert not conversation.is_unread  # set on the object it was given
     assert not refreshed(conversation).is_unread
 
 
