@@ -33,9 +33,10 @@ def test_the_pool_serves_again_within_about_a_second_of_the_database_returning()
                 conn.execute("select 1")
         with pytest.raises(PoolTimeout):  # a client during the outage: the pool tries to grow too
             pool.getconn(timeout=0.5)
-        # Its replacement, and the attempt to grow, have been trying since. With the library's doubling backoff the
-        # attempts would now be ~1, ~3 and ~7 s after the cut (at the earliest 6.3 s, with
-        # jitter): a client arriving when the database is back at 4 s would time out at 6 s.
+        # Its replacement, and the attempt to grow, have been trying since. With the library's
+        # doubling backoff the attempts would now be ~1, ~3 and ~7 s after the cut (at the
+        # earliest 6.3 s, with jitter): a client arriving when the database is back at 4 s
+        # would time out at 6 s.
         time.sleep(4)
         proxy.restore()
         with pool.connection(timeout=2) as conn:
@@ -71,19 +72,23 @@ def test_the_check_looks_at_connections_past_descriptor_1024():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < 2048:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
-    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    fillers: list[int] = []
     proxy = SocketProxy(postgres_socket())
-    pool = ConnectionPool(_conninfo(proxy), min_size=1, max_size=1, timeout=3, check=dbpool.check_connection, open=True)
+    pool = None
     try:
+        fillers += [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+        pool = ConnectionPool(_conninfo(proxy), min_size=1, max_size=1, timeout=3, check=dbpool.check_connection, open=True)
         pool.wait(timeout=10)
         with pool.connection() as conn:
             assert conn.fileno() > 1024
             assert conn.execute("select 1").fetchone() == (1,)
     finally:
-        pool.close()
+        if pool is not None:
+            pool.close()
         proxy.close()
         for fd in fillers:
             os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def test_the_projects_pool_uses_that_check():
