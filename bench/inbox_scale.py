@@ -2,7 +2,8 @@
 
 A throwaway database on the embedded PostgreSQL (created, migrated and dropped by this
 script). One workspace grows from 1k to 10k to 100k conversations, about ten messages
-each (about 1M messages at 100k), generated in bulk with INSERT ... SELECT generate_series.
+each (about 1M messages at 100k), generated in bulk with INSERT ... SELECT generate_series
+and vacuumed (so that autovacuum of the bulk load does not run during the measurements).
 At each size, as the workspace's admin, Django's test Client in this process requests
   /inbox/          the first page (default filter: active conversations)
   /inbox/c/<pk>/   a conversation page (the whole page: list, thread, contact, previous)
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import tempfile
 import time
 
 import _bench
@@ -91,7 +94,11 @@ def grow(workspace_id: int, agent_id: int, start: int, stop: int) -> None:
             """,
             [workspace_id, agent_id, *[words, len(WORDS)] * 4, MESSAGES_PER_CONVERSATION, MESSAGES_PER_CONVERSATION],
         )
-        c.execute("ANALYZE conversations_contact; ANALYZE conversations_conversation; ANALYZE conversations_message")
+        # Vacuum now, as a live database would have been by the time it held this many rows:
+        # otherwise autovacuum starts on the bulk load in the middle of the measurements.
+        for table in ("conversations_contact", "conversations_conversation", "conversations_message"):
+            c.execute(f"VACUUM (ANALYZE) {table}")
+        c.execute("CHECKPOINT")
 
 
 def measure(client, url: str, n: int) -> tuple[list[float], list[int]]:
@@ -118,10 +125,16 @@ def main() -> None:
 
     _bench.embedded_services()
     db = _bench.throwaway_database()
+    # Pages render as in production (DEBUG off): static files collected under hashed names,
+    # here into a throwaway directory so that a fresh checkout can run the bench too.
+    static_root = tempfile.TemporaryDirectory(prefix="bench-static-")
+    os.environ["STATIC_ROOT"] = static_root.name
     import django
 
     django.setup()
     from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
     from django.db import connection
     from django.test import Client
 

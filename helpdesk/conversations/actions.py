@@ -574,7 +574,10 @@ def post_away_reply(conversation: Conversation) -> Message | None:
 
 
 def mark_seen_by_agent(conversation: Conversation) -> None:
-    """Saved, and set on `conversation` too (no need to read it back)."""
+    """Saved, and set on `conversation` too (no need to read it back). A conversation with
+    nothing unread is left alone: opening it again writes nothing."""
+    if not conversation.is_unread:
+        return
     now = timezone.now()
     Conversation.objects.filter(pk=conversation.pk).update(agent_last_seen_at=now)
     conversation.agent_last_seen_at = now

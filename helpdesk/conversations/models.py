@@ -109,11 +109,25 @@ class Conversation(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.contact}"
 
+    # The labels as the inbox prints them on every row: get_FOO_display() builds a dict of the
+    # field's choices on each call.
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def priority_label(self) -> str:
+        return PRIORITY_LABELS.get(self.priority, str(self.priority))
+
     @property
     def is_unread(self) -> bool:
         if self.last_customer_message_at is None:
             return False
         return self.agent_last_seen_at is None or self.last_customer_message_at > self.agent_last_seen_at
+
+
+STATUS_LABELS = dict(Conversation.Status.choices)
+PRIORITY_LABELS = dict(Conversation.Priority.choices)
 
 
 class Message(models.Model):

@@ -72,6 +72,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
             html += render_to_string("inbox/index.html#row-oob", {"c": conv})
         return HttpResponse(html)
     context.update(_page_context(request, membership))
+    context["agents"] = [t["user"] for t in context["team"]]  # the same people: one query, not two
     return render(request, "inbox/index.html", context)
 
 

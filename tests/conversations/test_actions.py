@@ -288,6 +288,14 @@ def test_it_marks_a_customer_message_unread_until_an_agent_sees_it(conversation)
     assert not refreshed(conversation).is_unread
 
 
+def test_seeing_a_conversation_with_nothing_unread_writes_nothing(conversation, django_assert_num_queries):
+    actions.mark_seen_by_agent(conversation)
+    seen_at = refreshed(conversation).agent_last_seen_at
+    with django_assert_num_queries(0):
+        actions.mark_seen_by_agent(conversation)
+    assert refreshed(conversation).agent_last_seen_at == seen_at
+
+
 # ---------------------------------------------------------------- priority and assignment
 
 

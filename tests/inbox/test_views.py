@@ -424,6 +424,7 @@ def test_the_conversation_page_runs_as_many_queries_for_50_messages_as_for_5(age
             )
             Feedback.objects.create(message=m, rating="up")
 
+    queries()  # the first visit marks the customer's message seen (one write)
     add(4)
     few = queries()
     add(45)

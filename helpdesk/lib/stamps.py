@@ -1,0 +1,38 @@
+"""Template filters for the times that the inbox and the widget print on every row and message.
+
+Django's `date` filter looks up the locale's formats and parses its format string on every
+call: about 40 µs in a template, and the inbox's first page prints 50 of them. These print the
+same text (the values arrive in the current time zone, as for `date`) at a fraction of the cost:
+
+    {{ value|iso }}         2026-12-01T08:30:00+00:00   (as |date:"c")
+    {{ value|hm }}          08:30                       (as |time:"H:i")
+    {{ value|day_hm }}      Dec 1, 08:30                (as |date:"M j, H:i")
+
+Load them with {% load stamps %}.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django import template
+from django.utils.dates import MONTHS_3
+
+register = template.Library()
+
+
+@register.filter(expects_localtime=True, is_safe=True)
+def iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+@register.filter(expects_localtime=True, is_safe=True)
+def hm(value: datetime | None) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}" if value else ""
+
+
+@register.filter(expects_localtime=True, is_safe=True)
+def day_hm(value: datetime | None) -> str:
+    if not value:
+        return ""
+    return f"{str(MONTHS_3[value.month]).title()} {value.day}, {value.hour:02d}:{value.minute:02d}"
