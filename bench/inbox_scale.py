@@ -1,16 +1,17 @@
 """The inbox's first page and one conversation page, at 1k, 10k and 100k conversations.
 
 A throwaway database on the embedded PostgreSQL (created, migrated and dropped by this
-script). One workspace grows from 1k to 10k to 100k conversations, about ten messages
-each (about 1M messages at 100k), generated in bulk with INSERT ... SELECT generate_series
-and vacuumed (so that autovacuum of the bulk load does not run during the measurements).
-At each size, as the workspace's admin, Django's test Client in this process requests
+script). Three workspaces of 1k, 10k and 100k conversations, ten messages each (1M messages
+at 100k), generated in bulk with INSERT ... SELECT generate_series and vacuumed (so that
+autovacuum of the bulk load does not run during the measurements). For each workspace, as
+its admin, Django's test Client in this process requests
   /inbox/          the first page (default filter: active conversations)
   /inbox/c/<pk>/   a conversation page (the whole page: list, thread, contact, previous)
 and reports the server time p50/p95 (the Client call: middleware, view, queries, template)
-and the number of queries (CaptureQueriesContext). Prints one JSON line.
+and the number of queries (CaptureQueriesContext), taking turns between the three workspaces
+and two pages. Prints one JSON line.
 
-    .venv/bin/python bench/inbox_scale.py [--requests 40]
+    .venv/bin/python bench/inbox_scale.py [--requests 100]
 """
 
 from __future__ import annotations
@@ -101,26 +102,22 @@ def grow(workspace_id: int, agent_id: int, start: int, stop: int) -> None:
         c.execute("CHECKPOINT")
 
 
-def measure(client, url: str, n: int) -> tuple[list[float], list[int]]:
+def timed_get(client, url: str) -> tuple[float, int]:
+    """One request: its time in ms and its number of queries."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    for _ in range(3):  # warm-up: templates, caches, plans
-        assert client.get(url).status_code == 200
-    times, queries = [], []
-    for _ in range(n):
-        with CaptureQueriesContext(connection) as ctx:
-            started = time.perf_counter()
-            response = client.get(url)
-            times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.status_code
-        queries.append(len(ctx.captured_queries))
-    return times, queries
+    with CaptureQueriesContext(connection) as ctx:
+        started = time.perf_counter()
+        response = client.get(url)
+        elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (url, response.status_code)
+    return elapsed, len(ctx.captured_queries)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--requests", type=int, default=100)
     args = parser.parse_args()
 
     _bench.embedded_services()
@@ -142,47 +139,66 @@ def main() -> None:
 
     log(f"migrating {db}")
     call_command("migrate", verbosity=0)
-    workspace = Workspace.objects.create(name="Bench inbox")
-    admin = User.objects.create_user("admin@bench.test", "bench-password-1", name="Admin")
-    Membership.objects.create(user=admin, workspace=workspace, role=Membership.Role.ADMIN)
-    client = Client(HTTP_HOST="localhost")
-    client.force_login(admin)
-
-    results = {}
-    have = 0
+    sites = {}
     for size in SIZES:
+        workspace = Workspace.objects.create(name=f"Bench inbox {size}")
+        admin = User.objects.create_user(f"admin-{size}@bench.test", "bench-password-1", name="Admin")
+        Membership.objects.create(user=admin, workspace=workspace, role=Membership.Role.ADMIN)
         started = time.monotonic()
-        grow(workspace.pk, admin.pk, have, size)
-        have = size
+        grow(workspace.pk, admin.pk, 0, size)
         with connection.cursor() as c:
             c.execute("SELECT count(*) FROM conversations_message WHERE workspace_id = %s", [workspace.pk])
             messages = c.fetchone()[0]
-        log(f"{size} conversations, {messages} messages generated in {time.monotonic() - started:.1f}s")
-        with connection.cursor() as c:  # the newest conversation: the top row of the inbox
+            # the newest conversation: the top row of the inbox
             c.execute(
                 "SELECT id FROM conversations_conversation WHERE workspace_id = %s ORDER BY last_message_at DESC, id DESC LIMIT 1",
                 [workspace.pk],
             )
             newest = c.fetchone()[0]
-        inbox_ms, inbox_q = measure(client, "/inbox/", args.requests)
-        conv_ms, conv_q = measure(client, f"/inbox/c/{newest}/", args.requests)
-        results[size] = {
-            "messages": messages,
-            "inbox": {**summary(inbox_ms), "queries": sorted(set(inbox_q))},
-            "conversation": {**summary(conv_ms), "queries": sorted(set(conv_q))},
+        log(f"{size} conversations, {messages} messages generated in {time.monotonic() - started:.1f}s")
+        client = Client(HTTP_HOST="localhost")
+        client.force_login(admin)
+        pages = {"inbox": "/inbox/", "conversation": f"/inbox/c/{newest}/"}
+        sites[size] = {"client": client, "pages": pages, "workspace": workspace, "newest": newest, "messages": messages}
+
+    # Round-robin over every size and page, so that a slow moment of the machine falls on all
+    # of them alike rather than on whichever size was being measured then.
+    for site in sites.values():  # warm-up: templates, caches, plans; the first visit marks the conversation seen
+        for url in site["pages"].values():
+            for _ in range(3):
+                timed_get(site["client"], url)
+    samples = {(size, page): ([], []) for size in SIZES for page in ("inbox", "conversation")}
+    for _ in range(args.requests):
+        for size, site in sites.items():
+            for page, url in site["pages"].items():
+                ms, queries = timed_get(site["client"], url)
+                samples[size, page][0].append(ms)
+                samples[size, page][1].append(queries)
+    results = {
+        size: {
+            "messages": sites[size]["messages"],
+            **{
+                page: {**summary(samples[size, page][0]), "queries": sorted(set(samples[size, page][1]))}
+                for page in ("inbox", "conversation")
+            },
         }
+        for size in SIZES
+    }
+    for size in SIZES:
         log(size, json.dumps(results[size]))
 
     # The same conversation page with a longer thread: does the page's query count depend on
     # the number of messages shown?
+    largest = sites[SIZES[-1]]
     with connection.cursor() as c:
         c.execute(
             "INSERT INTO conversations_message (workspace_id, conversation_id, author_kind, body, private, sources, created_at)"
             " SELECT %s, %s, 'customer', 'one more message ' || m, false, '[]'::jsonb, now() FROM generate_series(1, 40) AS m",
-            [workspace.pk, newest],
+            [largest["workspace"].pk, largest["newest"]],
         )
-    _ms, long_q = measure(client, f"/inbox/c/{newest}/", 3)
-    thread_queries = {"10_messages": results[SIZES[-1]]["conversation"]["queries"][0], "50_messages": long_q[0]}
+    timed_get(largest["client"], largest["pages"]["conversation"])  # marks the new messages seen
+    _ms, long_q = timed_get(largest["client"], largest["pages"]["conversation"])
+    thread_queries = {"10_messages": results[SIZES[-1]]["conversation"]["queries"][0], "50_messages": long_q}
     log("conversation page queries by thread length", thread_queries)
 
     small, large = results[SIZES[0]], results[SIZES[-1]]
