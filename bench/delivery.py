@@ -27,7 +27,7 @@ WIDGET_RATE_LIMIT_PER_IP is raised for the web process (every visitor here share
 127.0.0.1); the per-visitor limit stays at its default (10 a minute): no visitor sends
 more than 3. Prints one JSON line.
 
-    .venv/bin/python bench/delivery.py [--visitors 100 500] [--rate 12] [--ai on]
+    .venv/bin/python bench/delivery.py [--visitors 100 500] [--rate 12] [--ai on] [--floor no-hop]
 """
 
 from __future__ import annotations
@@ -89,12 +89,12 @@ def drop_workspace(workspace) -> None:
     User.objects.filter(pk__in=users).delete()
 
 
-def start_echo(stack, tmp: Path) -> str:
+def start_echo(stack, tmp: Path, app: str = "application") -> str:
     """daphne serving bench/echo_asgi.py with the stack's environment; its ws:// base URL."""
     from tests.processes import free_port
 
     port = free_port()
-    stack._spawn("echo", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bench.echo_asgi:application"], tmp)
+    stack._spawn("echo", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), f"bench.echo_asgi:{app}"], tmp)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -337,6 +337,13 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--rate", type=float, default=12.0, help="messages a second, over all visitors")
     parser.add_argument("--ai", choices=["off", "on"], default="off", help="the workspace's AI (default: off)")
+    parser.add_argument(
+        "--floor",
+        choices=["channels", "no-hop"],
+        default="channels",
+        help="channels: a bare Channels consumer as it comes (default); no-hop: one that also skips Channels' "
+        "hop to the database thread before every event, as the product's consumers do",
+    )
     args = parser.parse_args()
 
     _bench.socket_bench_setup()
@@ -351,7 +358,7 @@ def main() -> None:
     try:
         stack.start_web(tmp)
         stack.start_worker(tmp)
-        echo_url = start_echo(stack, tmp)
+        echo_url = start_echo(stack, tmp, "application" if args.floor == "channels" else "no_hop_application")
         runs = asyncio.run(scenario(stack, echo_url, workspace, cookies, args.visitors, args.rate))
     finally:
         stack.stop()
@@ -364,6 +371,7 @@ def main() -> None:
         "agents": AGENTS,
         "ai": args.ai,
         "rate_per_s": args.rate,
+        "floor": args.floor,
         "runs": {str(n): r for n, r in runs.items()},
         "send_path": "a message frame over the visitor's widget socket, as the widget sends with its socket open (saved, then pushed); floor: websocket frame to a bare Channels consumer",
         "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP={IP_LIMIT} for the bench (all visitors share 127.0.0.1); WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",

@@ -8,6 +8,10 @@ only; served by its own daphne process:
 /ws/echo/?role=visitor  joins a group of its own; every text frame it sends is sent, as
                         the product sends a visitor's message, to "bench-agents" and to
                         the visitor's own group
+
+`application` is Channels as it comes: before every event a consumer hops to the shared
+database thread (close_old_connections). `no_hop_application` skips that hop, as the
+product's consumers do: the stricter floor (bench/delivery.py --floor no-hop).
 """
 
 import os
@@ -20,6 +24,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 django.setup()
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.consumer import get_handler_name  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
@@ -49,4 +54,10 @@ async def health(scope, receive, send):
     await send({"type": "http.response.body", "body": b"ok"})
 
 
+class EchoNoHop(Echo):
+    async def dispatch(self, message):
+        await getattr(self, get_handler_name(message))(message)
+
+
 application = ProtocolTypeRouter({"http": health, "websocket": URLRouter([path("ws/echo/", Echo.as_asgi())])})
+no_hop_application = ProtocolTypeRouter({"http": health, "websocket": URLRouter([path("ws/echo/", EchoNoHop.as_asgi())])})
