@@ -14,25 +14,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
-
+import _bench
+from _bench import pct
 
 POSTS: list[float] = []
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 async def one(stack, token: str, question: str) -> float:
@@ -66,6 +57,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=60)
     args = parser.parse_args()
 
+    _bench.embedded_services()  # stopped at exit if this script started them
     import django
 
     django.setup()

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import subprocess
 import sys
 import tempfile
 import urllib.request
+import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
+import _bench
+from _bench import ROOT
 
 
 def fetch(url: str) -> tuple[int, int]:
@@ -38,6 +37,7 @@ def fetch(url: str) -> tuple[int, int]:
 
 
 def main() -> None:
+    _bench.embedded_services()  # stopped at exit if this script started them
     import django
 
     django.setup()
@@ -47,7 +47,7 @@ def main() -> None:
     from tests.processes import Stack, stack_env
 
     call_command("migrate", verbosity=0)
-    workspace, _ = Workspace.objects.get_or_create(name="bench-widget")
+    workspace = Workspace.objects.create(name=f"bench-widget-{uuid.uuid4().hex[:6]}")
     env = stack_env()
     env.pop("DATABASE_URL")  # the embedded database the settings find
     # As production serves it: DEBUG off, static files collected (hashed names, gzip copies).
@@ -67,6 +67,7 @@ def main() -> None:
         asset_wire = sum(fetch(stack.base_url + a)[0] for a in assets)
     finally:
         stack.stop()
+        workspace.delete()
     print(json.dumps({
         "loader_gzip_bytes": loader_wire,
         "loader_raw_bytes": loader_raw,

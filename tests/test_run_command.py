@@ -11,8 +11,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psycopg
 import pytest
 
+from helpdesk.lib import embedded
 from tests.processes import ROOT, free_port
 
 pytestmark = pytest.mark.processes
@@ -58,6 +60,10 @@ def test_run_starts_everything_prints_three_lines_and_stops_cleanly(tmp_path: Pa
         pg_pid = int((tmp_path / "pgdata" / "postmaster.pid").read_text().split()[0])
         redis_pid = int((tmp_path / "run" / "redis.pid").read_text().strip())
         assert _alive(pg_pid) and _alive(redis_pid)
+        # The new data folder's server was settled to its buffer cache size (and restarted once).
+        _status, pg_port, socket_dir = embedded._postmaster(tmp_path / "pgdata")
+        with psycopg.connect(host=socket_dir, port=pg_port, user="postgres", dbname="postgres") as conn:
+            assert conn.execute("SHOW shared_buffers").fetchone()[0] == f"{embedded.shared_buffers_mb()}MB"
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -142,6 +142,7 @@ def _tsquery(lexeme: str) -> str:
 
 
 _statistics: tuple[float, tuple] | None = None  # (read at, value), per process
+_sizes: dict[int, tuple[float, int]] = {}  # workspace id: (counted at, chunks), larger workspaces only
 
 
 def _chunk_statistics() -> tuple[float, dict[str, float], dict[int, float]]:
@@ -181,8 +182,15 @@ def _workspace_size(workspace: Workspace) -> tuple[int, float, dict[str, float]]
 
     The chunks are counted up to EXACT_SEARCH_MAX_CHUNKS and estimated from the statistics
     above that (counted in full when the statistics do not know the workspace). A small
-    workspace needs no statistics: -1 and {} (every count is cheap there)."""
+    workspace needs no statistics: -1 and {} (every count is cheap there). A larger one's
+    size is reused for STATISTICS_SECONDS, as the statistics are: counting up to the limit
+    reads that many index entries, and the size only steers ranking (idf) and the index's
+    candidate list, which a few new articles barely move."""
     limit = max(EXACT_SEARCH_SMALL, EXACT_SEARCH_MAX_CHUNKS)
+    cached = _sizes.get(workspace.pk)
+    if cached is not None and time.monotonic() - cached[0] <= STATISTICS_SECONDS:
+        table_rows, frequencies, _workspace_shares = _chunk_statistics()
+        return cached[1], table_rows, frequencies
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk WHERE workspace_id = %s LIMIT %s) AS c",
@@ -197,6 +205,7 @@ def _workspace_size(workspace: Workspace) -> tuple[int, float, dict[str, float]]
             counted = max(counted, round(workspace_shares[workspace.pk] * table_rows))
         else:
             counted = Chunk.objects.filter(workspace=workspace).count()
+    _sizes[workspace.pk] = (time.monotonic(), counted)
     return counted, table_rows, frequencies
 
 
@@ -352,7 +361,8 @@ def _fuse(rankings: list[tuple[float, list[tuple[int, tuple, float]]]]) -> list[
 def _hits(fused: list[tuple[tuple, int, float]], vector: list[float] | None, query_lexemes: set[str]) -> list[Hit]:
     if not fused:
         return []
-    chunks = Chunk.objects.select_related("article", "faq", "document").annotate(
+    # Neither the chunk's vector nor its search column is shown (their lexemes are, as an array).
+    chunks = Chunk.objects.select_related("article", "faq", "document").defer("embedding", "search").annotate(
         lexemes=Func(F("search"), function="tsvector_to_array", output_field=ArrayField(TextField()))
     )
     if vector is not None:

@@ -169,3 +169,23 @@ def test_vectors_of_another_size_fall_back_to_full_text(workspace, vectors, kb, 
         vectors.dimensions = 384
     assert ids(hits) == [("article", kb["returns"].pk)]
     assert hits[0].similarity is None
+
+
+def test_a_larger_workspace_is_counted_once_a_minute_and_a_small_one_every_time(workspace, kb, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def counts() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert ids(retrieval.search(workspace, "refund for my parcel"))[0] == ("article", kb["returns"].pk)
+        return sum("SELECT count(*) FROM (SELECT 1 FROM knowledge_chunk" in q["sql"] for q in ctx.captured_queries)
+
+    assert (counts(), counts()) == (1, 1)  # 3 chunks: small, always counted
+    monkeypatch.setattr(retrieval, "EXACT_SEARCH_SMALL", 2)  # now it is a larger one
+    assert (counts(), counts()) == (1, 0)
+    counted_at, size = retrieval._sizes[workspace.pk]
+    assert size == 3
+    retrieval._sizes[workspace.pk] = (counted_at - retrieval.STATISTICS_SECONDS - 1, size)
+    add_article(workspace, "Gift cards", "Gift cards never expire.")
+    assert counts() == 1
+    assert retrieval._sizes[workspace.pk][1] == 4
