@@ -361,30 +361,33 @@ def _fuse(rankings: list[tuple[float, list[tuple[int, tuple, float]]]]) -> list[
 def _hits(fused: list[tuple[tuple, int, float]], vector: list[float] | None, query_lexemes: set[str]) -> list[Hit]:
     if not fused:
         return []
-    # Neither the chunk's vector nor its search column is shown (their lexemes are, as an array).
-    chunks = Chunk.objects.select_related("article", "faq", "document").defer("embedding", "search").annotate(
+    # Only the columns a hit shows (as values: model instances of the chunk and its item cost
+    # more than the query), the chunk's lexemes as an array, and its distance to the query.
+    columns = ["pk", "text", "article__title", "article__url", "faq__question", "faq__answer", "document__title", "lexemes"]
+    chunks = Chunk.objects.filter(pk__in=[chunk_id for _, chunk_id, _ in fused]).order_by().annotate(
         lexemes=Func(F("search"), function="tsvector_to_array", output_field=ArrayField(TextField()))
     )
     if vector is not None:
         chunks = chunks.annotate(distance=CosineDistance("embedding", vector))
-    by_id = {chunk.pk: chunk for chunk in chunks.filter(pk__in=[chunk_id for _, chunk_id, _ in fused])}
+        columns.append("distance")
+    by_id = {row[0]: row for row in chunks.values_list(*columns)}
     hits = []
     for (kind, item_id), chunk_id, score in fused:
-        chunk = by_id.get(chunk_id)
-        if chunk is None:  # deleted meanwhile
+        row = by_id.get(chunk_id)
+        if row is None:  # deleted meanwhile
             continue
-        item = chunk.item
-        distance = getattr(chunk, "distance", None)
-        found = query_lexemes & set(chunk.lexemes)
+        _pk, text, article_title, article_url, question, answer, document_title, lexemes = row[:8]
+        distance = row[8] if vector is not None else None
+        found = query_lexemes & set(lexemes)
         hits.append(
             Hit(
                 kind=kind,
                 item_id=item_id,
-                title=getattr(item, "title", None) or getattr(item, "question", ""),
-                url=getattr(item, "url", ""),
-                chunk_id=chunk.pk,
-                text=chunk.text,
-                answer=getattr(item, "answer", ""),
+                title=article_title or question or document_title or "",
+                url=article_url or "",
+                chunk_id=chunk_id,
+                text=text,
+                answer=answer or "",
                 score=score,
                 similarity=None if distance is None else min(1.0, max(0.0, 1.0 - distance)),
                 coverage=len(found) / len(query_lexemes) if query_lexemes else 0.0,
