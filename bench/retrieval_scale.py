@@ -148,6 +148,8 @@ def grow(workspace_id: int, start: int, stop: int, dims: int) -> None:
         log(f"indexes built in {time.monotonic() - started:.1f}s")
         c.execute("VACUUM ANALYZE knowledge_chunk")
         c.execute("ANALYZE knowledge_article")
+        # Flush the bulk load's writes now rather than in a checkpoint during the searches.
+        c.execute("CHECKPOINT")
 
 
 def main() -> None:
