@@ -1,7 +1,7 @@
 /* Helpdesk chat loader: paste the snippet, get a launcher and the chat in an iframe.
  * Config: window.HelpdeskWidget = { token, title, subtitle, primaryColor, greeting,
  * newMessagePlaceholder, companyName, showAgentAvailability, isBrandingHidden, position }.
- * API: Helpdesk("open"|"close"|"toggle"), Helpdesk("identify", {name, email, externalId, userHash, traits}). */
+ * API: Helpdesk("open"|"close"|"toggle"|"reset" (on logout)), Helpdesk("identify", {name, email, externalId, userHash, traits}). */
 (function (w, d) {
   "use strict";
   if (w.__helpdeskLoaded) return;
@@ -71,7 +71,7 @@
     if (cmd === "open") setOpen(true);
     else if (cmd === "close") setOpen(false);
     else if (cmd === "toggle") setOpen(!open);
-    else if (cmd === "identify") post({ hd: "identify", data: data || {} });
+    else if (cmd === "identify" || cmd === "reset") post({ hd: cmd, data: data || {} });
   };
   var pending = (w.Helpdesk && w.Helpdesk.q) || [];
   w.Helpdesk = api;

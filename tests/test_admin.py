@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from helpdesk.ai.models import AIRun, AISettings
+from helpdesk.conversations.models import Message
 from helpdesk.workspace import activity
 from helpdesk.workspace.models import Activity
 
@@ -67,3 +68,24 @@ def test_the_activity_log_and_ai_runs_cannot_be_edited(superuser_client, workspa
 def test_the_identity_secret_is_not_shown_in_the_admin(superuser_client, workspace):
     page = superuser_client.get(reverse("admin:accounts_workspace_change", args=[workspace.pk])).content.decode()
     assert workspace.identity_secret not in page and workspace.public_token in page
+
+
+def test_messages_can_be_neither_added_nor_deleted_in_the_admin(superuser_client, conversation):
+    message = conversation.messages.get()
+    assert superuser_client.get(reverse("admin:conversations_message_add")).status_code == 403
+    delete = reverse("admin:conversations_message_delete", args=[message.pk])
+    assert superuser_client.get(delete).status_code == 403
+    assert superuser_client.post(delete, {"post": "yes"}).status_code == 403
+    changelist = reverse("admin:conversations_message_changelist")
+    assert "delete_selected" not in superuser_client.get(changelist).content.decode()
+    superuser_client.post(changelist, {"action": "delete_selected", "_selected_action": [message.pk], "post": "yes"})
+    change = superuser_client.post(reverse("admin:conversations_message_change", args=[message.pk]), {"body": "forged"})
+    assert change.status_code in (302, 403)
+    assert Message.objects.filter(pk=message.pk, body="Hello, where is my order?").exists()
+
+
+def test_a_conversation_and_its_messages_can_still_be_deleted_in_the_admin(superuser_client, conversation):
+    url = reverse("admin:conversations_conversation_delete", args=[conversation.pk])
+    assert "permission to delete" not in superuser_client.get(url).content.decode()
+    assert superuser_client.post(url, {"post": "yes"}).status_code == 302
+    assert not Message.objects.filter(conversation_id=conversation.pk).exists()

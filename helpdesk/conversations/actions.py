@@ -18,7 +18,7 @@ from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.ai.models import AISettings
 from helpdesk.conversations import events
 from helpdesk.conversations.models import Contact, Conversation, Message, Visitor, hash_token
-from helpdesk.realtime import broadcast
+from helpdesk.realtime import broadcast, codes, groups
 
 PREVIEW_LENGTH = 160
 
@@ -75,8 +75,12 @@ def identify(
 ) -> Contact:
     """Attach what the host page knows about the visitor.
 
-    With an external id and a matching HMAC the visitor is linked to that verified contact
-    (its conversations move along). A wrong hash raises IdentityRefused and changes nothing.
+    With an external id and a matching HMAC the browser is linked to that verified contact.
+    An anonymous contact's conversations move along (the visitor was that person all along);
+    a verified contact's never do: on a shared computer, Alice identifies, then Bob does, and
+    the browser is relinked to Bob and starts clean, while Alice's conversations stay hers.
+    The browser's open sockets are closed whenever it is relinked, so none keeps listening to
+    the previous contact. A wrong hash raises IdentityRefused and changes nothing.
     """
     workspace = visitor.workspace
     if user_hash or external_id:
@@ -89,9 +93,9 @@ def identify(
                 workspace=workspace, external_id=external_id, verified=True
             )
             if verified.pk != contact.pk:
-                Conversation.objects.filter(contact=contact).update(contact=verified)
-                visitor.contact = verified
-                visitor.save(update_fields=["contact"])
+                if not contact.verified:
+                    Conversation.objects.filter(contact=contact).update(contact=verified)
+                _relink(visitor, verified)
                 contact = verified
         # What an unsigned call says never overwrites what the host page's server vouched for.
         trusted = not contact.verified or bool(external_id)
@@ -103,6 +107,20 @@ def identify(
             contact.traits = {**contact.traits, **traits}
         contact.save()
     return contact
+
+
+def _relink(visitor: Visitor, contact: Contact) -> None:
+    visitor.contact = contact
+    visitor.save(update_fields=["contact"])
+    broadcast.close_group(groups.visitor(visitor.pk), code=codes.VISITOR_CHANGED)
+
+
+def forget_visitor(visitor: Visitor) -> None:
+    """The host page's user logged out (`Helpdesk("reset")`): this browser's token stops
+    working at once and its sockets close. The contact and its conversations stay."""
+    with transaction.atomic():
+        Visitor.objects.filter(pk=visitor.pk).delete()
+        broadcast.close_group(groups.visitor(visitor.pk), code=codes.VISITOR_CHANGED)
 
 
 # ---------------------------------------------------------------- messages
@@ -316,10 +334,7 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
             conversation.last_message_preview = _preview(body)
             touched = ["last_message_at", "last_customer_message_at", "last_message_preview"]
             if conversation.status == Conversation.Status.RESOLVED:
-                conversation.status = Conversation.Status.OPEN
-                conversation.resolved_at = None
-                conversation.ai_resolved = False
-                touched += ["status", "resolved_at", "ai_resolved"]
+                touched += _reopen(conversation)
             if page_url and not conversation.page_url:
                 conversation.page_url = page_url
                 touched.append("page_url")
@@ -402,6 +417,29 @@ def post_agent_reply(conversation: Conversation, agent: User, body: str, *, priv
     return message
 
 
+def _resolve(conversation: Conversation) -> list[str]:
+    """Mark the (locked) conversation resolved; the fields to save. It counts as resolved by
+    the AI only when the AI answered in it, no person replied to the customer, and it was
+    never handed over."""
+    conversation.status = Conversation.Status.RESOLVED
+    conversation.resolved_at = timezone.now()
+    authors = set(
+        conversation.messages.filter(private=False, author_kind__in=[Message.Author.AI, Message.Author.AGENT])
+        .values_list("author_kind", flat=True)
+        .distinct()
+    )
+    conversation.ai_resolved = authors == {Message.Author.AI} and conversation.handed_over_at is None
+    return ["status", "resolved_at", "ai_resolved"]
+
+
+def _reopen(conversation: Conversation, status: str = Conversation.Status.OPEN) -> list[str]:
+    """Take the (locked) conversation out of resolved; the fields to save."""
+    conversation.status = status
+    conversation.resolved_at = None
+    conversation.ai_resolved = False
+    return ["status", "resolved_at", "ai_resolved"]
+
+
 def _system_note(conversation: Conversation, text: str, *, private: bool = True) -> Message:
     message = Message.objects.create(
         workspace_id=conversation.workspace_id,
@@ -422,18 +460,13 @@ def set_status(conversation: Conversation, agent: User, status: str) -> Conversa
         conversation = _locked(conversation)
         if conversation.status == status:
             return conversation
-        conversation.status = status
-        fields = ["status"]
         if status == Conversation.Status.RESOLVED:
-            conversation.resolved_at = timezone.now()
-            conversation.ai_resolved = not conversation.messages.filter(
-                author_kind=Message.Author.AGENT, private=False
-            ).exists()
-            fields += ["resolved_at", "ai_resolved"]
+            fields = _resolve(conversation)
+        elif conversation.status == Conversation.Status.RESOLVED:
+            fields = _reopen(conversation, status)
         else:
-            conversation.resolved_at = None
-            conversation.ai_resolved = False
-            fields += ["resolved_at", "ai_resolved"]
+            conversation.status = status
+            fields = ["status"]
         conversation.save(update_fields=fields)
         _system_note(conversation, f"{agent.display_name} set the status to {conversation.get_status_display().lower()}")
         events.conversation_changed(conversation)
@@ -518,7 +551,12 @@ def hand_over(conversation: Conversation, reason: str, text: str) -> Message:
         conversation.ai_paused = True
         conversation.escalation_reason = reason[:200]
         conversation.resolved_at = None
-        conversation.save(update_fields=["status", "assignee", "ai_paused", "escalation_reason", "resolved_at"])
+        conversation.ai_resolved = False
+        fields = ["status", "assignee", "ai_paused", "escalation_reason", "resolved_at", "ai_resolved"]
+        if conversation.handed_over_at is None:
+            conversation.handed_over_at = timezone.now()
+            fields.append("handed_over_at")
+        conversation.save(update_fields=fields)
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
             conversation=conversation,
@@ -551,10 +589,7 @@ def resolve_by_customer(conversation: Conversation) -> Conversation:
         conversation = _locked(conversation)
         if conversation.status == Conversation.Status.RESOLVED:
             return conversation
-        conversation.status = Conversation.Status.RESOLVED
-        conversation.resolved_at = timezone.now()
-        conversation.ai_resolved = not conversation.messages.filter(author_kind=Message.Author.AGENT, private=False).exists()
-        conversation.save(update_fields=["status", "resolved_at", "ai_resolved"])
+        conversation.save(update_fields=_resolve(conversation))
         _system_note(conversation, "The visitor marked the conversation as solved")
         events.conversation_changed(conversation)
     return conversation

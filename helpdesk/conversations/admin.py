@@ -40,8 +40,20 @@ class MessageAdmin(Admin):
     search_fields = ["body"]
     raw_id_fields = ["workspace", "conversation", "author"]
 
-    def get_readonly_fields(self, request, obj=None):
-        # Messages are immutable once written.
-        if obj is not None:
-            return [f.name for f in self.model._meta.fields]
-        return []
+    # Messages are written only through conversations.actions, which broadcasts them and keeps
+    # the conversation's counters and the AI's rules in step, and are immutable once written:
+    # the admin shows them and offers neither adding, changing nor deleting one (deleting a
+    # conversation still takes its messages).
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Not from the messages' own pages; deleting a conversation (which asks this for each
+        # of its messages) stays possible for whoever may delete conversations.
+        match = getattr(request, "resolver_match", None)
+        if match is None or (match.url_name or "").startswith("conversations_message_"):
+            return False
+        return super().has_delete_permission(request, obj)

@@ -87,6 +87,9 @@ class Conversation(models.Model):
     ai_resolved = models.BooleanField(default=False)
     ai_paused = models.BooleanField(default=False, help_text="The AI stays quiet until an agent hands the conversation back.")
     escalation_reason = models.CharField(max_length=200, blank=True)
+    # When the conversation was first handed to a person (by the AI or its rules): a
+    # conversation handed over is never "resolved by the AI", even after it is handed back.
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     page_url = models.URLField(max_length=2000, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)

@@ -111,7 +111,7 @@ class WidgetConsumer(_Base):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.visitor = visitor
-        await self.join(groups.contact(visitor.contact_id), groups.widget(visitor.workspace_id))
+        await self.join(groups.contact(visitor.contact_id), groups.widget(visitor.workspace_id), groups.visitor(visitor.pk))
         await self.accept()
 
     async def on_resume(self, frame):

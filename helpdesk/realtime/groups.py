@@ -19,3 +19,8 @@ def widget(workspace_id: int) -> str:
 def agent(user_id: int) -> str:
     """One agent's inbox sockets: things only they asked for (a suggested reply)."""
     return f"agent.{user_id}"
+
+
+def visitor(visitor_id: int) -> str:
+    """One browser's widget sockets: closed when the browser is linked to another contact."""
+    return f"visitor.{visitor_id}"

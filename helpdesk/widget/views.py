@@ -204,6 +204,20 @@ def identify(request: HttpRequest) -> JsonResponse:
 
 @csrf_exempt
 @require_POST
+def forget(request: HttpRequest) -> JsonResponse:
+    """`Helpdesk("reset")`: the host page's user logged out. This browser's visitor token is
+    revoked (the widget then starts a new, anonymous visitor); the contact's conversations stay."""
+    workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor.", 403)
+    if _ip_limited(request):
+        return _error("Too many requests. Please wait a minute and try again.", 429)
+    actions.forget_visitor(visitor)
+    return JsonResponse({"ok": True})
+
+
+@csrf_exempt
+@require_POST
 def feedback(request: HttpRequest, pk: int) -> JsonResponse:
     """The visitor rates an AI answer (up / down) or says it solved their question."""
     workspace, visitor = _visitor(request)

@@ -111,6 +111,9 @@
     body.removeAttribute("data-live");
     var code = e.detail.event && e.detail.event.code;
     if (code === 4003) { restart(); return; }
+    // VISITOR_CHANGED (helpdesk/realtime/codes.py): this browser now speaks for another
+    // contact (identify in another tab) or was forgotten (reset): show that contact's thread.
+    if (code === 4005) { clearThread(); connect(); return; }
     if (code === 4001) { showNotice("This chat was closed by the site. Reload the page to continue."); return; }
     startPolling();
   });
@@ -250,9 +253,24 @@
     }).then(function (r) {
       return r.json().then(function (j) {
         toParent({ hd: "identified", ok: r.ok, error: j.error || null });
-        if (r.ok && j.changed) { messages.querySelectorAll("[data-seq]").forEach(function (m) { m.remove(); }); window.hdCursor = 0; connect(); }
+        if (r.ok && j.changed) { clearThread(); connect(); }
       });
     }).catch(function () {});
+  }
+
+  function clearThread() {
+    messages.querySelectorAll("[data-seq], [data-pending], [data-draft]").forEach(function (m) { m.remove(); });
+    window.hdCursor = 0;
+    unread = 0; toParent({ hd: "unread", count: 0 });
+  }
+
+  // The host app's user logged out: revoke this browser's visitor token on the server, forget
+  // it here, and start again as a new, anonymous visitor with an empty thread.
+  function reset() {
+    var old = visitor;
+    disconnect(); clearThread(); store.clear(); visitor = null;
+    if (old) fetch("/chat/api/reset", { method: "POST", headers: { "X-Widget-Token": cfg.token, "X-Visitor-Token": old } }).catch(function () {});
+    ensureVisitor().then(connect).catch(function () { startPolling(); });
   }
 
   window.addEventListener("message", function (e) {
@@ -261,6 +279,7 @@
     if (msg.hd === "open") { isOpen = true; unread = 0; toParent({ hd: "unread", count: 0 }); input.focus(); scrollDown(); }
     else if (msg.hd === "close") { isOpen = false; }
     else if (msg.hd === "identify" && msg.data && typeof msg.data === "object") { identify(msg.data); }
+    else if (msg.hd === "reset") { reset(); }
   });
 
   // Start once htmx has processed the page: history first (if this browser has talked to

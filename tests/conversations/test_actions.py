@@ -252,6 +252,28 @@ def test_resolving_without_a_public_human_reply_is_an_ai_resolution(conversation
     assert conversation.ai_resolved is True
 
 
+def test_an_agent_resolving_a_conversation_nobody_answered_is_not_an_ai_resolution(conversation, agent):
+    actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
+    assert refreshed(conversation).ai_resolved is False
+
+
+def test_a_conversation_that_was_handed_over_is_never_an_ai_resolution(conversation, agent, workspace):
+    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Try this.")
+    actions.hand_over(conversation, "The visitor asked for a person", "A person will reply here.")
+    actions.hand_back(refreshed(conversation), agent)
+    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="And this.")
+    actions.resolve_by_customer(refreshed(conversation))
+    conversation = refreshed(conversation)
+    assert conversation.status == Conversation.Status.RESOLVED and conversation.handed_over_at is not None
+    assert conversation.ai_resolved is False
+
+
+def test_the_visitor_saying_solved_after_only_an_ai_answer_is_an_ai_resolution(conversation, workspace):
+    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Here you go.")
+    actions.resolve_by_customer(conversation)
+    assert refreshed(conversation).ai_resolved is True
+
+
 def test_a_customer_message_reopens_a_resolved_conversation(visitor, conversation, agent):
     v, _ = visitor
     actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
@@ -264,7 +286,8 @@ def test_a_customer_message_reopens_a_resolved_conversation(visitor, conversatio
     assert conversation.last_message_preview == "Actually, one more thing"
 
 
-def test_an_agent_reopening_a_resolved_conversation_clears_the_resolution(conversation, agent):
+def test_an_agent_reopening_a_resolved_conversation_clears_the_resolution(conversation, agent, workspace):
+    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Tracking link.")
     actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
     assert refreshed(conversation).ai_resolved is True
     actions.set_status(conversation, agent, Conversation.Status.OPEN)
