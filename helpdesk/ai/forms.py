@@ -1,8 +1,10 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from helpdesk.ai.models import AISettings, GuidanceRule
+from helpdesk.ai.models import OPENAI_DEFAULT_BASE_URL, AISettings, GuidanceRule, same_endpoint
+from helpdesk.lib import outbound
 from helpdesk.knowledge.models import CHANNELS
 
 web_address = URLValidator(schemes=["http", "https"])
@@ -78,9 +80,31 @@ class AISettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chat_model"].required = False
-        self.fields["api_key"].help_text = (
-            "Set. Leave blank to keep it." if self.instance.api_key_is_set else "Not set. Blank uses the server's key, if any."
-        )
+        if self.instance.api_key_unreadable:
+            key_help = "Cannot be read (the server's secret key changed?): set it again."
+        elif self.instance.api_key_is_set:
+            key_help = "Set. Leave blank to keep it."
+        else:
+            key_help = (
+                "Not set. With the server's provider (base URL blank), the server's key is used, if it has one; "
+                "with a base URL of your own, no key is sent."
+            )
+        self.fields["api_key"].help_text = key_help
+
+    def clean_base_url(self) -> str:
+        """A base URL of the workspace's own may only point at a public address (unless the
+        operator allowed the host). This is for a clear message; every connection is checked
+        again when it is made (helpdesk/lib/outbound.py)."""
+        url = self.cleaned_data["base_url"]
+        if not url or same_endpoint(url, settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE_URL):
+            return url
+        try:
+            outbound.check_url(url)
+        except outbound.Refused as exc:
+            raise ValidationError(str(exc)) from None
+        except (outbound.Unresolvable, ValueError):
+            pass  # not resolvable now: Test connection says so, and the connection is checked anyway
+        return url
 
     def clean_links(self) -> str:
         lines = [line.strip() for line in self.cleaned_data["links"].splitlines()]
