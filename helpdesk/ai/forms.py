@@ -1,9 +1,8 @@
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from helpdesk.ai.models import OPENAI_DEFAULT_BASE_URL, AISettings, GuidanceRule, same_endpoint
+from helpdesk.ai.models import AISettings, GuidanceRule, is_server_endpoint
 from helpdesk.lib import outbound
 from helpdesk.knowledge.models import CHANNELS
 
@@ -16,7 +15,10 @@ class AISettingsForm(forms.ModelForm):
     base_url = forms.URLField(
         label="Provider base URL", required=False, max_length=200, assume_scheme="https", validators=[web_address],
         widget=forms.URLInput(attrs={"placeholder": "https://api.openai.com/v1"}),
-        help_text="An OpenAI-compatible API (OpenAI, Azure, Ollama, vLLM\u2026). Blank: the server's default.",
+        help_text=(
+            "An OpenAI-compatible API (OpenAI, Azure, Ollama, vLLM\u2026). Blank: the server's default. "
+            "An address on a private network works only if the server's operator allows it."
+        ),
     )
     api_key = forms.CharField(
         label="API key", required=False, max_length=500, strip=True,
@@ -96,7 +98,7 @@ class AISettingsForm(forms.ModelForm):
         operator allowed the host). This is for a clear message; every connection is checked
         again when it is made (helpdesk/lib/outbound.py)."""
         url = self.cleaned_data["base_url"]
-        if not url or same_endpoint(url, settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE_URL):
+        if is_server_endpoint(url):
             return url
         try:
             outbound.check_url(url)

@@ -89,13 +89,18 @@ class AISettings(models.Model):
         key = self._decrypted_key()
         if key is None:
             return None
-        server_url = settings.OPENAI_BASE_URL
-        if not self.base_url or same_endpoint(self.base_url, server_url or OPENAI_DEFAULT_BASE_URL):
+        if is_server_endpoint(self.base_url):
             return ProviderConfig(
-                base_url=server_url, api_key=key or settings.OPENAI_API_KEY, timeout=timeout, retries=retries,
-                guarded=False,
+                base_url=settings.OPENAI_BASE_URL, api_key=key or settings.OPENAI_API_KEY, timeout=timeout,
+                retries=retries, guarded=False,
             )
         return ProviderConfig(base_url=self.base_url, api_key=key, timeout=timeout, retries=retries, guarded=True)
+
+
+def is_server_endpoint(base_url: str) -> bool:
+    """Whether a workspace's base URL is the server's own provider: blank, or the same as
+    OPENAI_BASE_URL (OpenAI's API when that is blank). Trusted, and given the server's key."""
+    return not base_url or same_endpoint(base_url, settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE_URL)
 
 
 def same_endpoint(a: str, b: str) -> bool:

@@ -152,7 +152,15 @@ def create_connection(host: str, port: int, timeout: float | None = None) -> soc
 def http_client(*, timeout: float, follow_redirects: bool = True) -> httpx2.Client:
     """An httpx2.Client whose every connection (redirects included) goes to a checked address.
     Environment proxies are not used: a proxy would resolve the name itself."""
-    return httpx2.Client(transport=GuardedTransport(), timeout=timeout, follow_redirects=follow_redirects)
+    return _Client(transport=GuardedTransport(), timeout=timeout, follow_redirects=follow_redirects)
+
+
+class _Client(httpx2.Client):
+    def __del__(self) -> None:  # a client dropped from a cache closes its connections
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 class GuardedBackend(httpcore2.SyncBackend):

@@ -215,7 +215,8 @@ def test_a_new_key_and_clear_together_are_refused(owner_client, workspace, keyed
 
 
 def test_the_page_says_only_whether_a_key_is_set(owner_client, workspace):
-    assert "Not set." in owner_client.get("/settings/ai/").content.decode()
+    html = owner_client.get("/settings/ai/").content.decode()
+    assert "Not set." in html and "with a base URL of your own, no key is sent" in html
     owner_client.post("/settings/ai/", {**VALID, "api_key": KEY})
     html = owner_client.get("/settings/ai/").content.decode()
     assert "Set. Leave blank to keep it." in html
