@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 import warnings
 
 from helpdesk.lib import embedded
-from helpdesk.lib.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from helpdesk.lib.env import env_bool, env_float, env_host_list, env_int, env_list, env_str, env_url
 
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # from pgserver
 
@@ -230,6 +230,12 @@ OPENAI_CHAT_MODEL = env_str("OPENAI_CHAT_MODEL", "gpt-4o-mini")
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 OPENAI_TIMEOUT = env_float("OPENAI_TIMEOUT", 30.0, minimum=0.1)
 OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 2, minimum=0)
+
+# URLs that a workspace configures (its AI base URL; webhooks and mailboxes later) may only
+# reach public addresses, checked at connection time (helpdesk/lib/outbound.py). These
+# "host" or "host:port" entries are private hosts the operator allows all the same, such as
+# localhost:11434 for a local Ollama. The operator's own OPENAI_BASE_URL needs no entry.
+OUTBOUND_PRIVATE_HOSTS = env_host_list("OUTBOUND_PRIVATE_HOSTS")
 
 # Embeddings: one provider for the whole installation, since the vector column has one size.
 #   none   - full-text search only

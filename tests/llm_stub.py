@@ -6,10 +6,14 @@ answers embeddings, and has switches to fail, slow down or garble:
     stub = LLMStub().start()
     stub.url                      # base_url for the client ("http://127.0.0.1:PORT/v1")
     stub.reply = "text"           # what the model says (default: answers from the prompt)
-    stub.mode = "ok" | "fail" | "slow" | "garbage" | "cut"
+    stub.mode = "ok" | "fail" | "slow" | "garbage" | "cut" | "bad_key"
+                                  # bad_key: 401 whose body echoes the key it was sent, as
+                                  # OpenAI's "Incorrect API key provided: sk-..." does
+    stub.redirect_to = None       # a URL: answer every request with a 307 to it
     stub.first_token_delay = 0.0  # seconds before the first token
     stub.token_delay = 0.0        # seconds between tokens
     stub.requests                 # the JSON bodies it received
+    stub.authorizations           # the Authorization header of each request (None: none)
 
 The default reply plays a grounded model: it answers with the first sentence of the first
 knowledge passage in the system prompt and cites it as [1], or says [HANDOFF] when the
@@ -55,7 +59,9 @@ class LLMStub:
         self.first_token_delay = 0.0
         self.token_delay = 0.0
         self.slow_seconds = 5.0
+        self.redirect_to: str | None = None
         self.requests: list[dict] = []
+        self.authorizations: list[str | None] = []
         self.port = free_port()
         self.server: http.server.ThreadingHTTPServer | None = None
 
@@ -88,6 +94,19 @@ class LLMStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.requests.append(body)
+                stub.authorizations.append(self.headers.get("Authorization"))
+                if stub.redirect_to:
+                    self.send_response(307)
+                    self.send_header("Location", stub.redirect_to + self.path.removeprefix("/v1"))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if stub.mode == "bad_key":
+                    key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                    return self._json(401, {"error": {
+                        "message": f"Incorrect API key provided: {key}. Sent: {self.headers.get('Authorization')}",
+                        "type": "invalid_request_error", "code": "invalid_api_key",
+                    }})
                 if stub.mode == "fail":
                     return self._json(500, {"error": {"message": "stub says no", "type": "server_error"}})
                 if stub.mode == "slow":

@@ -60,18 +60,16 @@ def settings_for(workspace: Workspace | int) -> AISettings:
     return row
 
 
-def provider_config(ai: AISettings) -> provider.ProviderConfig:
-    return provider.ProviderConfig(
-        base_url=ai.base_url or settings.OPENAI_BASE_URL,
-        api_key=ai.api_key or settings.OPENAI_API_KEY,
-        timeout=ai.timeout,
-        retries=ai.retries,
-    )
+def provider_config(ai: AISettings) -> provider.ProviderConfig | None:
+    """The endpoint and key of the workspace's chat model (see AISettings.provider_config)."""
+    return ai.provider_config()
 
 
 def chat_configured(ai: AISettings) -> bool:
+    """A chat model and an endpoint to ask; else knowledge-only mode (so too with a saved key
+    that cannot be read: it is never replaced by the server's)."""
     config = provider_config(ai)
-    return bool(ai.chat_model and (config.base_url or config.api_key))
+    return bool(ai.chat_model and config and (config.base_url or config.api_key))
 
 
 def is_relevant(hit) -> bool:
@@ -334,7 +332,9 @@ def suggest(conversation_id: int, user_id: int) -> None:
                 temperature=ai.temperature, max_tokens=ai.max_tokens,
             )
         except provider.ProviderError as exc:
-            error = f"The AI provider failed: {exc}"
+            # Agents get no details (they are for admins, in Test connection): only the status.
+            status = f" (HTTP {exc.status})" if exc.status else ""
+            error = f"The AI provider failed{status}. An admin can check Settings \u2192 AI."
         if HANDOFF_MARKER in text:
             text, error = "", "The knowledge base does not answer this; write the reply yourself."
     sources = cited_sources(text, hits) if text else []

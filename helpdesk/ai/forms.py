@@ -2,7 +2,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from helpdesk.ai.models import AISettings, GuidanceRule
+from helpdesk.ai.models import AISettings, GuidanceRule, is_server_endpoint
+from helpdesk.lib import outbound
 from helpdesk.knowledge.models import CHANNELS
 
 web_address = URLValidator(schemes=["http", "https"])
@@ -14,7 +15,10 @@ class AISettingsForm(forms.ModelForm):
     base_url = forms.URLField(
         label="Provider base URL", required=False, max_length=200, assume_scheme="https", validators=[web_address],
         widget=forms.URLInput(attrs={"placeholder": "https://api.openai.com/v1"}),
-        help_text="An OpenAI-compatible API (OpenAI, Azure, Ollama, vLLM\u2026). Blank: the server's default.",
+        help_text=(
+            "An OpenAI-compatible API (OpenAI, Azure, Ollama, vLLM\u2026). Blank: the server's default. "
+            "An address on a private network works only if the server's operator allows it."
+        ),
     )
     api_key = forms.CharField(
         label="API key", required=False, max_length=500, strip=True,
@@ -78,9 +82,31 @@ class AISettingsForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["chat_model"].required = False
-        self.fields["api_key"].help_text = (
-            "Set. Leave blank to keep it." if self.instance.api_key_is_set else "Not set. Blank uses the server's key, if any."
-        )
+        if self.instance.api_key_unreadable:
+            key_help = "Cannot be read (the server's secret key changed?): set it again."
+        elif self.instance.api_key_is_set:
+            key_help = "Set. Leave blank to keep it."
+        else:
+            key_help = (
+                "Not set. With the server's provider (base URL blank), the server's key is used, if it has one; "
+                "with a base URL of your own, no key is sent."
+            )
+        self.fields["api_key"].help_text = key_help
+
+    def clean_base_url(self) -> str:
+        """A base URL of the workspace's own may only point at a public address (unless the
+        operator allowed the host). This is for a clear message; every connection is checked
+        again when it is made (helpdesk/lib/outbound.py)."""
+        url = self.cleaned_data["base_url"]
+        if is_server_endpoint(url):
+            return url
+        try:
+            outbound.check_url(url)
+        except outbound.Refused as exc:
+            raise ValidationError(str(exc)) from None
+        except (outbound.Unresolvable, ValueError):
+            pass  # not resolvable now: Test connection says so, and the connection is checked anyway
+        return url
 
     def clean_links(self) -> str:
         lines = [line.strip() for line in self.cleaned_data["links"].splitlines()]

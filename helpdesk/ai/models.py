@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
@@ -10,6 +11,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from helpdesk.accounts.models import Workspace
+from helpdesk.ai.provider import ProviderConfig
+
+# Where the openai client goes when OPENAI_BASE_URL is blank: the server's own endpoint then.
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 
 
 def _fernet() -> Fernet:
@@ -18,7 +23,7 @@ def _fernet() -> Fernet:
 
 
 class AISettings(models.Model):
-    """How a workspace's AI agent behaves. Blank provider fields fall back to the OPENAI_* settings."""
+    """How a workspace's AI agent behaves. A blank base URL means the server's OPENAI_* provider (see provider_config)."""
 
     workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="ai_settings")
     enabled = models.BooleanField(default=True)
@@ -46,12 +51,8 @@ class AISettings(models.Model):
 
     @property
     def api_key(self) -> str:
-        if not self.api_key_encrypted:
-            return ""
-        try:
-            return _fernet().decrypt(self.api_key_encrypted.encode()).decode()
-        except InvalidToken:  # SECRET_KEY changed: the key must be entered again
-            return ""
+        """The saved key; "" when there is none or it cannot be read (api_key_unreadable)."""
+        return self._decrypted_key() or ""
 
     @api_key.setter
     def api_key(self, raw: str) -> None:
@@ -60,6 +61,62 @@ class AISettings(models.Model):
     @property
     def api_key_is_set(self) -> bool:
         return bool(self.api_key_encrypted)
+
+    @property
+    def api_key_unreadable(self) -> bool:
+        """A key is saved but cannot be decrypted (SECRET_KEY changed): it must be set again.
+        Until then it is never used, nor replaced by the server's key."""
+        return bool(self.api_key_encrypted) and self._decrypted_key() is None
+
+    def _decrypted_key(self) -> str | None:
+        if not self.api_key_encrypted:
+            return ""
+        try:
+            return _fernet().decrypt(self.api_key_encrypted.encode()).decode()
+        except InvalidToken:
+            return None
+
+    def provider_config(self, *, timeout: float | None = None, retries: int | None = None) -> ProviderConfig | None:
+        """The endpoint and key this workspace's AI calls (chat, suggestions, Test connection
+        and embeddings alike), or None when it cannot call any (its saved key is unreadable).
+
+        The server's OPENAI_API_KEY goes only to the server's own OPENAI_BASE_URL (OpenAI's
+        API when that is blank): the workspace's base URL is blank or the same. A workspace
+        that sets another base URL sends its own key, or none, and connects through the
+        outbound guard; the server's endpoint is the operator's and is not guarded."""
+        timeout = self.timeout if timeout is None else timeout
+        retries = self.retries if retries is None else retries
+        key = self._decrypted_key()
+        if key is None:
+            return None
+        if is_server_endpoint(self.base_url):
+            return ProviderConfig(
+                base_url=settings.OPENAI_BASE_URL, api_key=key or settings.OPENAI_API_KEY, timeout=timeout,
+                retries=retries, guarded=False,
+            )
+        return ProviderConfig(base_url=self.base_url, api_key=key, timeout=timeout, retries=retries, guarded=True)
+
+
+def is_server_endpoint(base_url: str) -> bool:
+    """Whether a workspace's base URL is the server's own provider: blank, or the same as
+    OPENAI_BASE_URL (OpenAI's API when that is blank). Trusted, and given the server's key."""
+    return not base_url or same_endpoint(base_url, settings.OPENAI_BASE_URL or OPENAI_DEFAULT_BASE_URL)
+
+
+def same_endpoint(a: str, b: str) -> bool:
+    """Whether two base URLs name the same endpoint (scheme, host, port and path; the case of
+    the scheme and host, a default port and a trailing slash aside)."""
+    return _endpoint(a) == _endpoint(b)
+
+
+def _endpoint(url: str) -> tuple:
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").rstrip("."), port, parts.path.rstrip("/"), parts.query
 
 
 class GuidanceRule(models.Model):

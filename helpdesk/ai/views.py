@@ -58,19 +58,20 @@ def ai_settings(request: HttpRequest) -> HttpResponse:
 
 
 def _check_connection(ai: AISettings) -> tuple[bool, str]:
-    """Ask the chat model for one token with these (unsaved) settings. Never returns the key."""
+    """Ask the chat model for one token with these (unsaved) settings, through the outbound
+    guard when the endpoint is the workspace's own. The text is the provider's HTTP status
+    and a short reason (never its body, never a key), or why it could not be reached."""
     if not ai.chat_model:
         return False, "Enter a chat model to test the connection."
+    if ai.api_key_unreadable:
+        return False, "The saved API key cannot be read (the server's secret key changed?): enter it again."
     if not agent.chat_configured(ai):
         return False, "No provider is configured: enter a base URL or an API key."
     config = dataclasses.replace(agent.provider_config(ai), retries=0, timeout=min(ai.timeout, TEST_TIMEOUT_SECONDS))
     try:
         provider.check(config, ai.chat_model)
     except provider.ProviderError as exc:
-        text = str(exc) or exc.__class__.__name__
-        if len(config.api_key) >= 8:
-            text = text.replace(config.api_key, "[API key]")
-        return False, text
+        return False, str(exc)
     return True, f"Connected: {ai.chat_model} answered."
 
 

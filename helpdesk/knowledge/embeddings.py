@@ -134,17 +134,18 @@ def _checked(vector: list[float]) -> list[float]:
 
 
 def openai_target(workspace_id: int | None) -> tuple[provider.ProviderConfig, str]:
-    """The endpoint and model that embed a workspace's knowledge: its AI settings where they
-    are filled in, the server's OPENAI_* settings where they are not."""
+    """The endpoint and model that embed a workspace's knowledge: the workspace's AI settings
+    decide the endpoint and key (AISettings.provider_config, as for its chat model), with the
+    server's timeout and retries; the model is the workspace's, else OPENAI_EMBEDDING_MODEL."""
     from helpdesk.ai.models import AISettings
 
     ai = AISettings.objects.filter(workspace_id=workspace_id).first() if workspace_id else None
-    config = provider.ProviderConfig(
-        base_url=(ai and ai.base_url) or settings.OPENAI_BASE_URL,
-        api_key=(ai and ai.api_key) or settings.OPENAI_API_KEY,
-        timeout=settings.OPENAI_TIMEOUT,
-        retries=settings.OPENAI_MAX_RETRIES,
-    )
+    config = (ai or AISettings()).provider_config(timeout=settings.OPENAI_TIMEOUT, retries=settings.OPENAI_MAX_RETRIES)
+    if config is None:
+        raise EmbeddingError(
+            "the workspace's saved API key cannot be read (the server's secret key changed?): "
+            "an admin must set it again in Settings \u2192 AI"
+        )
     return config, (ai and ai.embedding_model) or settings.OPENAI_EMBEDDING_MODEL
 
 

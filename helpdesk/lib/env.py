@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from urllib.parse import urlparse
 
@@ -73,3 +74,47 @@ def env_url(name: str, *, schemes: tuple[str, ...]) -> str:
     if parsed.scheme not in ("unix",) and not (parsed.netloc or parsed.path):
         raise ImproperlyConfigured(f"{name} is not a valid URL: {raw!r}")
     return raw
+
+
+def parse_host_port(entry: str) -> tuple[str, int | None]:
+    """("host", port or None) from "host", "host:port", "[IPv6]", "[IPv6]:port" or a bare IPv6
+    address; the host lower-cased. Raises ValueError on anything else."""
+    text = entry.strip()
+    port_text = ""
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise ValueError(f"not a host or host:port: {entry!r}")
+        port_text = rest[1:] if rest else ""
+        if rest and not port_text:
+            raise ValueError(f"no port after the colon: {entry!r}")
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        if not port_text:
+            raise ValueError(f"no port after the colon: {entry!r}")
+    else:
+        host = text  # a name, an IPv4 address, or a bare IPv6 address (several colons)
+    host = host.lower().rstrip(".")
+    if not host or any(c.isspace() or c in "/@?#[]" for c in host):
+        raise ValueError(f"not a host or host:port: {entry!r}")
+    if ":" in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f"not an IPv6 address (write [address]:port with a port): {entry!r}") from None
+    if not port_text:
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"the port must be a number from 1 to 65535: {entry!r}")
+    return host, int(port_text)
+
+
+def env_host_list(name: str) -> list[str]:
+    """Comma-separated "host" or "host:port" entries (see parse_host_port), each checked."""
+    entries = env_list(name, [])
+    for entry in entries:
+        try:
+            parse_host_port(entry)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}") from None
+    return entries

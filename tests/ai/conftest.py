@@ -16,7 +16,9 @@ def llm():
 def stub(llm, settings):
     """The stub, reset, configured as the installation's provider."""
     llm.mode, llm.reply, llm.first_token_delay, llm.token_delay = "ok", None, 0.0, 0.0
+    llm.redirect_to = None
     llm.requests.clear()
+    llm.authorizations.clear()
     settings.OPENAI_BASE_URL = llm.url
     settings.OPENAI_API_KEY = "sk-test"
     return llm

@@ -4,6 +4,7 @@ never leaves the server."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -12,6 +13,8 @@ from helpdesk.ai import agent, provider
 from helpdesk.ai.models import AISettings
 from helpdesk.workspace.models import Activity
 from tests.llm_stub import LLMStub
+from tests.netguard import fake_dns, loopback_only  # noqa: F401 (fixtures)
+from tests.processes import free_port
 
 KEY = "sk-live-Zebra-7f3a9c-DISTINCTIVE"
 
@@ -44,9 +47,12 @@ def llm():
 
 
 @pytest.fixture
-def stub(llm):
-    llm.mode, llm.reply = "ok", None
+def stub(llm, settings):
+    """The stub as the workspace's own provider (a loopback address the operator allows)."""
+    llm.mode, llm.reply, llm.redirect_to = "ok", None, None
     llm.requests.clear()
+    llm.authorizations.clear()
+    settings.OUTBOUND_PRIVATE_HOSTS = [f"127.0.0.1:{llm.port}"]
     return llm
 
 
@@ -209,7 +215,8 @@ def test_a_new_key_and_clear_together_are_refused(owner_client, workspace, keyed
 
 
 def test_the_page_says_only_whether_a_key_is_set(owner_client, workspace):
-    assert "Not set." in owner_client.get("/settings/ai/").content.decode()
+    html = owner_client.get("/settings/ai/").content.decode()
+    assert "Not set." in html and "with a base URL of your own, no key is sent" in html
     owner_client.post("/settings/ai/", {**VALID, "api_key": KEY})
     html = owner_client.get("/settings/ai/").content.decode()
     assert "Set. Leave blank to keep it." in html
@@ -235,7 +242,7 @@ def test_the_key_never_appears_in_any_response(owner_client, workspace, keyed, s
     assert [r.status_code for r in responses] == [200, 200, 200, 422, 422, 200, 200, 200, 422, 200, 422, 200]
     for response in responses:
         assert KEY not in response.content.decode()
-    assert "stub says no" in responses[7].content.decode()  # the tests did reach the provider
+    assert "HTTP 500 Internal Server Error" in responses[7].content.decode()  # the tests did reach the provider
 
 
 # ---------------------------------------------------------------- test connection
@@ -256,12 +263,13 @@ def test_test_connection_reports_success_with_the_form_values_unsaved(owner_clie
     assert not Activity.objects.exists()
 
 
-def test_test_connection_shows_the_providers_error(owner_client, workspace, stub):
+def test_test_connection_shows_the_providers_status_but_not_its_body(owner_client, workspace, stub):
     stub.mode = "fail"
     response = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "The connection failed" in html and "Error code: 500" in html and "stub says no" in html
+    assert "The connection failed" in html and "HTTP 500 Internal Server Error" in html
+    assert "stub says no" not in html  # the body of whatever answers at the base URL is not echoed
     assert len(stub.chat_requests()) == 1  # no retries while the admin waits
 
 
@@ -302,3 +310,102 @@ def test_test_connection_needs_a_chat_model(owner_client, workspace, stub):
 def test_the_settings_pages_are_linked_from_the_settings_menu(owner_client, workspace):
     html = owner_client.get("/settings/widget/").content.decode()
     assert 'href="/settings/ai/"' in html and 'href="/settings/ai/guidance/"' in html
+
+
+# ---------------------------------------------------------------- base URLs on the private network
+
+
+PRIVATE_BASE_URLS = [
+    ("http://127.0.0.1:11434/v1", "127.0.0.1 is a private address", "OUTBOUND_PRIVATE_HOSTS=127.0.0.1:11434"),
+    ("http://localhost:11434/v1", "localhost resolves to 127.0.0.1", "OUTBOUND_PRIVATE_HOSTS=localhost:11434"),
+    ("http://169.254.169.254/latest/", "169.254.169.254 is a private address", "OUTBOUND_PRIVATE_HOSTS=169.254.169.254:80"),
+    ("https://10.0.0.5/v1", "10.0.0.5 is a private address", "OUTBOUND_PRIVATE_HOSTS=10.0.0.5:443"),
+    ("http://[::1]:8000/v1", "[::1] is a private address", "OUTBOUND_PRIVATE_HOSTS=[::1]:8000"),
+    ("http://[::ffff:127.0.0.1]:8000/v1", "is a private address", "OUTBOUND_PRIVATE_HOSTS=[::ffff:127.0.0.1]:8000"),
+]
+
+
+@pytest.fixture
+def nothing_allowed(settings, loopback_only):
+    """OUTBOUND_PRIVATE_HOSTS unset; and should the guard fail, nothing leaves the machine."""
+    settings.OUTBOUND_PRIVATE_HOSTS = []
+    return loopback_only
+
+
+@pytest.mark.parametrize("url,what,hint", PRIVATE_BASE_URLS)
+def test_a_private_base_url_is_refused_on_save_naming_the_setting(owner_client, workspace, keyed, nothing_allowed, url, what, hint):
+    before = saved(workspace)
+    response = owner_client.post("/settings/ai/", {**VALID, "base_url": url}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    html = response.content.decode()
+    assert 'data-error-for="base_url"' in html and what in html and hint in html
+    assert saved(workspace) == before
+    assert not Activity.objects.exists()
+
+
+@pytest.mark.parametrize("url,what,hint", PRIVATE_BASE_URLS)
+def test_a_private_base_url_is_refused_by_test_connection_before_any_request(owner_client, workspace, nothing_allowed, url, what, hint):
+    response = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": url}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and response["HX-Retarget"] == "#ai-form"
+    html = response.content.decode()
+    assert 'data-error-for="base_url"' in html and what in html and hint in html
+    assert nothing_allowed == []  # no connection was even tried off loopback
+
+
+def test_test_connection_of_a_private_base_url_reaches_nothing_there(owner_client, workspace, stub, settings, nothing_allowed):
+    settings.OUTBOUND_PRIVATE_HOSTS = []
+    response = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true")
+    assert f"OUTBOUND_PRIVATE_HOSTS=127.0.0.1:{stub.port}" in response.content.decode()
+    assert stub.requests == []
+
+
+def test_an_open_and_a_closed_private_port_look_the_same_to_the_admin(owner_client, workspace, stub, settings, nothing_allowed):
+    settings.OUTBOUND_PRIVATE_HOSTS = []
+    closed = free_port()
+    errors = []
+    for port in (stub.port, closed):
+        html = owner_client.post(
+            "/settings/ai/test-connection", {**VALID, "base_url": f"http://127.0.0.1:{port}/v1"}, HTTP_HX_REQUEST="true"
+        ).content.decode()
+        errors.append(re.findall(r'data-error-for="base_url">([^<]*)<', html.replace(str(port), "PORT")))
+    assert errors[0] == errors[1] and "OUTBOUND_PRIVATE_HOSTS=127.0.0.1:PORT" in errors[0][0]
+    assert stub.requests == []
+
+
+def test_a_host_the_operator_allowed_can_be_saved(owner_client, workspace, settings, nothing_allowed):
+    settings.OUTBOUND_PRIVATE_HOSTS = ["localhost:11434"]
+    assert owner_client.post("/settings/ai/", {**VALID, "base_url": "http://localhost:11434/v1"}).status_code == 200
+    assert AISettings.objects.get(workspace=workspace).base_url == "http://localhost:11434/v1"
+
+
+def test_the_servers_own_base_url_needs_no_entry(owner_client, workspace, settings, nothing_allowed):
+    settings.OPENAI_BASE_URL = "http://127.0.0.1:11434/v1"
+    assert owner_client.post("/settings/ai/", {**VALID, "base_url": "http://127.0.0.1:11434/v1/"}).status_code == 200
+
+
+def test_a_redirect_from_an_allowed_host_to_a_private_port_is_refused_at_connection_time(
+    owner_client, workspace, stub, settings, nothing_allowed
+):
+    settings.OUTBOUND_PRIVATE_HOSTS = [f"127.0.0.1:{stub.port}"]
+    target = LLMStub().start()
+    try:
+        stub.redirect_to = target.url
+        html = owner_client.post(
+            "/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true"
+        ).content.decode()
+        assert "The connection failed" in html and f"OUTBOUND_PRIVATE_HOSTS=127.0.0.1:{target.port}" in html
+        assert len(stub.requests) == 1 and target.requests == []
+    finally:
+        target.stop()
+
+
+def test_a_name_that_resolves_elsewhere_after_it_was_saved_is_refused_at_connection_time(
+    owner_client, workspace, stub, settings, nothing_allowed, fake_dns
+):
+    settings.OUTBOUND_PRIVATE_HOSTS = []
+    url = f"http://rebind.example:{stub.port}/v1"
+    fake_dns.answer("rebind.example", "93.184.215.14", "93.184.215.14", "127.0.0.1")
+    assert owner_client.post("/settings/ai/", {**VALID, "base_url": url}).status_code == 200  # public when saved
+    html = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": url}, HTTP_HX_REQUEST="true").content.decode()
+    assert "rebind.example resolves to 127.0.0.1" in html  # form check public, connection private
+    assert stub.requests == [] and nothing_allowed == []
