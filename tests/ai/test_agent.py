@@ -154,10 +154,13 @@ def test_the_model_can_name_the_escalation_rule(db, stub, knowledge, visitor, wo
     assert "Angry customers" in stub.chat_requests()[-1]["messages"][0]["content"]
 
 
-@pytest.mark.parametrize("mode", ["fail", "garbage", "cut", "slow"])
+@pytest.mark.parametrize("mode", ["fail", "garbage", "cut", "slow", "stall"])
 def test_provider_failures_fall_back_and_hand_over(db, stub, knowledge, visitor, workspace, mode):
     AISettings.objects.update_or_create(workspace=workspace, defaults={"timeout": 0.5, "retries": 1})
-    stub.mode, stub.slow_seconds = mode, 1.5
+    if mode == "stall":  # the first tokens come, then the provider goes silent past the timeout
+        stub.token_delay = 1.5
+    else:
+        stub.mode, stub.slow_seconds = mode, 1.5
     question = ask(visitor, "How long does delivery to Norway take?")
     ai_agent.answer(question.pk)
     conversation = assert_handed_over(question, "provider failed")
