@@ -171,7 +171,9 @@ CACHES = {
 
 # ---------------------------------------------------------------- background tasks
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Two queues: "knowledge" (indexing, re-embedding: long) and "default" (AI answers, emails:
+# short). `db_worker` runs one loop per queue, so a long indexing task never holds up an answer.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "knowledge"]}}
 # A task left running by a worker whose heartbeat stopped this long ago is run again.
 WORKER_DEAD_AFTER_SECONDS = env_int("WORKER_DEAD_AFTER_SECONDS", 10, minimum=2)
 
