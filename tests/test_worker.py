@@ -128,7 +128,7 @@ def test_an_ai_answer_is_posted_while_another_workspaces_indexing_is_still_runni
     FAQ.objects.create(workspace=other_workspace, question="How do I reset my password?", answer="Click 'Forgot password'.")
     index_faq.call(FAQ.objects.get(workspace=other_workspace).pk)  # indexed already (full text)
     stack = Stack(env=_embedding_worker_env(held_embeddings))
-    stack.start_worker(tmp_path)
+    stack.start_worker(tmp_path, interval=60)  # each queue's loop is woken by its NOTIFY, not by a poll
     try:
         article = knowledge.create_article(workspace, title="Zoo guide", body="ZEBRA feeding times are at noon.")
         _wait_for(held_embeddings.held.is_set, 20, "the worker to start indexing the article", stack)

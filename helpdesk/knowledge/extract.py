@@ -130,7 +130,10 @@ def pdf_text(data: bytes, *, progress: Callable[[int, int], None] | None = None)
     max_pages = settings.KNOWLEDGE_PDF_MAX_PAGES
     page_chars = settings.KNOWLEDGE_PAGE_MAX_CHARS
     total_chars = settings.KNOWLEDGE_DOCUMENT_MAX_CHARS
-    argv = [sys.executable, "-m", READER, *(str(n) for n in (seconds, memory_mb, max_pages, page_chars, total_chars))]
+    # -E and an environment of its own: the reader of a hostile file gets none of the
+    # server's secrets (database URL, API keys) from its environment.
+    argv = [sys.executable, "-E", "-m", READER, *(str(n) for n in (seconds, memory_mb, max_pages, page_chars, total_chars))]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
     too_long = (
         f"The PDF took too long to read (over {seconds} s); split it into smaller files, "
         "or upload its text as a .txt file."
@@ -140,7 +143,7 @@ def pdf_text(data: bytes, *, progress: Callable[[int, int], None] | None = None)
         source.seek(0)
         # From the project's folder, so that `-m` finds this checkout's package.
         child = subprocess.Popen(
-            argv, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=settings.BASE_DIR
+            argv, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=settings.BASE_DIR, env=env
         )
     try:
         messages, errors, finished = _read_child(child, time.monotonic() + seconds, progress)

@@ -6,11 +6,13 @@ process is gone afterwards."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
 
+from helpdesk.knowledge import extract
 from helpdesk.knowledge.chunking import MAX_CHARS, MAX_HEADING_CHARS
 from helpdesk.knowledge.models import Document, IndexStatus
 from helpdesk.knowledge.tasks import index_document
@@ -122,3 +124,18 @@ def test_nul_characters_in_a_documents_text_are_dropped_not_a_failure(workspace)
     document = indexed(upload(workspace, "notes.txt", b"Opening\x00 hours are 9 to 5."))
     assert document.status == IndexStatus.READY, document.status_detail
     assert list(document.chunks.values_list("text", flat=True)) == ["Opening hours are 9 to 5."]
+
+
+def test_the_pdf_reader_gets_none_of_the_servers_secrets(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-of-the-server")
+    seen = {}
+    real = subprocess.Popen
+
+    def spy(argv, **kwargs):
+        env = kwargs.get("env")
+        seen.update(os.environ if env is None else env)  # no env: the child inherits ours
+        return real(argv, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", spy)
+    assert extract.extract(files.pdf(["Hello."]), ".pdf") == "Hello."
+    assert seen and "OPENAI_API_KEY" not in seen and "DATABASE_URL" not in seen and "SECRET_KEY" not in seen
