@@ -171,7 +171,9 @@ CACHES = {
 
 # ---------------------------------------------------------------- background tasks
 
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Two queues: "knowledge" (indexing, re-embedding: long) and "default" (AI answers, emails:
+# short). `db_worker` runs one loop per queue, so a long indexing task never holds up an answer.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "knowledge"]}}
 # A task left running by a worker whose heartbeat stopped this long ago is run again.
 WORKER_DEAD_AFTER_SECONDS = env_int("WORKER_DEAD_AFTER_SECONDS", 10, minimum=2)
 
@@ -247,6 +249,15 @@ if EMBEDDING_PROVIDER not in ("none", "openai", "local"):
 EMBEDDING_DIMENSIONS = env_int("EMBEDDING_DIMENSIONS", 384, minimum=1)
 # The largest knowledge document an admin may upload, in bytes.
 KNOWLEDGE_DOCUMENT_MAX_BYTES = env_int("KNOWLEDGE_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024, minimum=1024)
+# Bounds of reading a document's text (a small PDF can hold a minute of work and megabytes of
+# text): the most characters of text a document may have, and for PDFs, read in a child
+# process, its pages, the characters of one page, the seconds (wall clock and CPU) and the
+# memory the reading may take. A document over a bound gets an error status saying which.
+KNOWLEDGE_DOCUMENT_MAX_CHARS = env_int("KNOWLEDGE_DOCUMENT_MAX_CHARS", 2_000_000, minimum=1000)
+KNOWLEDGE_PDF_MAX_PAGES = env_int("KNOWLEDGE_PDF_MAX_PAGES", 2000, minimum=1)
+KNOWLEDGE_PAGE_MAX_CHARS = env_int("KNOWLEDGE_PAGE_MAX_CHARS", 100_000, minimum=1000)
+KNOWLEDGE_EXTRACT_SECONDS = env_int("KNOWLEDGE_EXTRACT_SECONDS", 60, minimum=1)
+KNOWLEDGE_EXTRACT_MEMORY_MB = env_int("KNOWLEDGE_EXTRACT_MEMORY_MB", 512, minimum=64)
 
 # ---------------------------------------------------------------- widget
 

@@ -78,7 +78,7 @@ def test_a_help_article_goes_through_the_sanitizer(client, workspace):
     article = Article.objects.create(
         workspace=workspace, title="Returns", body=f"# Returns\n\n{SCRIPT}\n\n[x](javascript:alert(5))\n\n{IMG}\n\nSend it back."
     )
-    page = client.get(reverse("widget:article", args=[article.pk])).content.decode()
+    page = client.get(reverse("widget:article", args=[article.public_id])).content.decode()
     assert "Send it back." in page
     assert "<script>alert" not in page and "javascript:" not in page and "onerror" not in page
 

@@ -68,7 +68,7 @@ def test_every_page_has_a_csp_and_may_not_be_framed(client, owner, workspace, ur
     owner.is_staff = owner.is_superuser = True
     owner.save()
     client.force_login(owner)
-    response = client.get(url.format(article=article.pk))
+    response = client.get(url.format(article=article.public_id))
     policy = csp(response)
     assert policy["default-src"] == "'self'" and policy["script-src"] == "'self'" and policy["object-src"] == "'none'"
     assert policy["frame-ancestors"] == "'none'"

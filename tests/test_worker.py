@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from datetime import timedelta
@@ -15,7 +16,11 @@ from helpdesk.ai.models import AISettings
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Message
 from helpdesk.conversations.tasks import send_away_reply
+from helpdesk.knowledge import actions as knowledge
+from helpdesk.knowledge.models import FAQ, Article, IndexStatus
+from helpdesk.knowledge.tasks import index_faq
 from helpdesk.ops.worker import _heartbeat_key, recover_orphans
+from tests.knowledge.embedding_stub import EmbeddingStub
 from tests.processes import Stack, stack_env
 
 
@@ -82,5 +87,99 @@ def test_a_deferred_task_is_found_by_the_poll_once_it_is_due(workspace, tmp_path
             time.sleep(0.05)
         reply = conversation.messages.get(author_kind=Message.Author.SYSTEM)
         assert reply.created_at - message.created_at >= timedelta(seconds=1)
+    finally:
+        stack.stop()
+
+
+# ---------------------------------------------------------------- one loop per queue
+
+
+@pytest.fixture
+def held_embeddings():
+    """The embeddings stub, holding every request for a text with "ZEBRA" until released."""
+    stub = EmbeddingStub().start()
+    stub.hold("ZEBRA")
+    yield stub
+    stub.stop()
+
+
+def _embedding_worker_env(stub: EmbeddingStub) -> dict:
+    # The server's own provider from the environment (not a workspace's setting): trusted.
+    env = stack_env()
+    env.update(
+        EMBEDDING_PROVIDER="openai", OPENAI_BASE_URL=stub.url, OPENAI_API_KEY="sk-test",
+        OPENAI_EMBEDDING_MODEL="stub-embedding", OPENAI_MAX_RETRIES="0", OPENAI_TIMEOUT="60",
+    )
+    return env
+
+
+def _wait_for(condition, timeout: float, what: str, stack: Stack) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{stack.output()}"
+        time.sleep(0.05)
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_an_ai_answer_is_posted_while_another_workspaces_indexing_is_still_running(
+    workspace, other_workspace, held_embeddings, tmp_path
+):
+    FAQ.objects.create(workspace=other_workspace, question="How do I reset my password?", answer="Click 'Forgot password'.")
+    index_faq.call(FAQ.objects.get(workspace=other_workspace).pk)  # indexed already (full text)
+    stack = Stack(env=_embedding_worker_env(held_embeddings))
+    stack.start_worker(tmp_path, interval=60)  # each queue's loop is woken by its NOTIFY, not by a poll
+    try:
+        article = knowledge.create_article(workspace, title="Zoo guide", body="ZEBRA feeding times are at noon.")
+        _wait_for(held_embeddings.held.is_set, 20, "the worker to start indexing the article", stack)
+
+        visitor, _raw = actions.start_visitor(other_workspace)
+        question = actions.post_customer_message(visitor, "How do I reset my password?")
+        answered = Message.objects.filter(conversation_id=question.conversation_id, author_kind=Message.Author.AI)
+        _wait_for(answered.exists, 15, "the AI answer while the indexing task runs", stack)
+        assert answered.get().body == "Click 'Forgot password'."
+        assert Article.objects.get(pk=article.pk).status == IndexStatus.PROCESSING  # still being indexed
+
+        held_embeddings.release()
+        _wait_for(
+            lambda: Article.objects.get(pk=article.pk).status == IndexStatus.READY, 15, "the indexing to finish", stack
+        )
+    finally:
+        held_embeddings.release()
+        stack.stop()
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_worker_finishes_its_running_task_then_exits_cleanly(workspace, held_embeddings, tmp_path):
+    stack = Stack(env=_embedding_worker_env(held_embeddings))
+    worker = stack.start_worker(tmp_path)
+    try:
+        article = knowledge.create_article(workspace, title="Zoo guide", body="ZEBRA feeding times are at noon.")
+        _wait_for(held_embeddings.held.is_set, 20, "the worker to start indexing the article", stack)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.poll() is None  # it waits for the task
+        held_embeddings.release()
+        _wait_for(lambda: worker.poll() is not None, 15, "the worker to exit", stack)
+        assert worker.returncode == 0, stack.output()
+        assert Article.objects.get(pk=article.pk).status == IndexStatus.READY
+        assert DBTaskResult.objects.get(task_path="helpdesk.knowledge.tasks.index_article").status == "SUCCESSFUL"
+    finally:
+        held_embeddings.release()
+        stack.stop()
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_worker_exits_at_once_on_sigterm(db, tmp_path):
+    stack = Stack(env=stack_env())
+    worker = stack.start_worker(tmp_path)
+    try:
+        done = send_away_reply.enqueue(123456789)  # a task for nothing: done at once, and the worker is idle
+        _wait_for(lambda: DBTaskResult.objects.get(id=done.id).status == "SUCCESSFUL", 20, "the worker to start", stack)
+        assert worker.poll() is None, stack.output()
+        worker.send_signal(signal.SIGTERM)
+        _wait_for(lambda: worker.poll() is not None, 5, "the worker to exit", stack)
+        assert worker.returncode == 0, stack.output()
     finally:
         stack.stop()

@@ -85,8 +85,37 @@ def is_confident(hit) -> bool:
 
 
 def source_of(hit, n: int) -> dict:
-    url = hit.url or (f"/help/{hit.item_id}/" if hit.kind == "article" else "")
+    url = hit.url or (f"/help/{hit.public_id}/" if hit.kind == "article" and hit.public_id else "")
     return {"n": n, "kind": hit.kind, "id": hit.item_id, "chunk_id": hit.chunk_id, "title": hit.title, "url": url}
+
+
+# What an answer without a model quotes of a passage: its first sentences, within this many characters.
+QUOTE_MAX_SENTENCES = 3
+QUOTE_MAX_CHARS = 600
+_QUOTE_BREAK = re.compile(r"(?<=[.!?\u2026])\s+|\n\s*\n")
+
+
+def quote_of(hit) -> str:
+    """The passage a knowledge-only answer quotes (the source links to the rest)."""
+    return excerpt(hit.answer or hit.text)
+
+
+def excerpt(text: str, max_chars: int = QUOTE_MAX_CHARS, max_sentences: int = QUOTE_MAX_SENTENCES) -> str:
+    """The text's first sentences (at most `max_sentences`, and `max_chars` characters in all),
+    cut at a sentence boundary, else at a word boundary, else anywhere, with "\u2026" when cut."""
+    text = text.strip()
+    head = text[: max_chars + 1]  # a huge passage is never read further than this
+    limit = max_chars - 2  # room for the ellipsis
+    breaks = [m.start() for m in _QUOTE_BREAK.finditer(head) if m.start() <= limit]
+    if len(text) <= max_chars and len(breaks) < max_sentences:
+        return text
+    if len(breaks) >= max_sentences:
+        return head[: breaks[max_sentences - 1]] + " \u2026"
+    if breaks and breaks[-1] >= max_chars // 3:
+        return head[: breaks[-1]] + " \u2026"
+    space = max(head.rfind(" ", 0, limit), head.rfind("\n", 0, limit))
+    cut = space if space > max_chars // 2 else limit
+    return head[:cut].rstrip() + "\u2026"
 
 
 # ---------------------------------------------------------------- when to answer
@@ -241,8 +270,7 @@ def answer(message_id: int) -> None:
 
     if not chat_configured(ai):
         if is_confident(top):
-            quote = top.answer or top.text
-            body = f"Here's what I found in \u201c{top.title}\u201d:\n\n{quote}"
+            body = f"Here's what I found in \u201c{top.title}\u201d:\n\n{quote_of(top)}"
             return _answer_with(run, conversation, body, [source_of(top, 1)])
         return _hand_over(run, conversation, "Not confident without a chat model")
 
@@ -324,7 +352,7 @@ def suggest(conversation_id: int, user_id: int) -> None:
     if not hits:
         error = "No relevant knowledge found for the customer's last message."
     elif not chat_configured(ai):
-        text = hits[0].answer or hits[0].text
+        text = quote_of(hits[0])
     else:
         try:
             text = provider.chat(

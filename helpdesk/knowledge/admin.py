@@ -33,7 +33,7 @@ class ArticleAdmin(IndexedAdmin):
     list_display = ["title", "workspace", "enabled", "status", "progress", "updated_at"]
     list_filter = ["enabled", "status"]
     search_fields = ["title", "body"]
-    readonly_fields = [*INDEXING_FIELDS, "progress"]
+    readonly_fields = [*INDEXING_FIELDS, "progress", "public_id"]
     reindex_on = ("title", "body", "enabled")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 

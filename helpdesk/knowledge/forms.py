@@ -44,6 +44,7 @@ class ArticleForm(forms.ModelForm):
         choices=[(c, CHANNEL_LABELS.get(c, c)) for c in CHANNELS],
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        help_text="None checked: all channels.",
     )
 
     class Meta:

@@ -7,6 +7,7 @@ Retrieval reads chunks joined to their item, so disabling an item hides it at on
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 from django.conf import settings
@@ -36,6 +37,17 @@ CHANNELS = ["widget"]  # where an article may be used; more channels (email, ...
 
 def default_channels() -> list[str]:
     return ["widget"]
+
+
+def on_channel(channel: str, prefix: str = "") -> models.Q:
+    """Articles published on `channel` (`prefix` "article__" from a related model): those that
+    list it, and those that list no channel, which apply to every channel (as guidance rules do)."""
+    return models.Q(**{f"{prefix}channels": []}) | models.Q(**{f"{prefix}channels__contains": [channel]})
+
+
+def new_public_id() -> str:
+    """An article's public id: 22 URL-safe characters, 128 random bits (unguessable)."""
+    return secrets.token_urlsafe(16)
 
 
 class IndexStatus(models.TextChoices):
@@ -73,6 +85,9 @@ class Article(Indexed):
     channels = models.JSONField(default=default_channels, blank=True)
     url = models.URLField(max_length=2000, blank=True, help_text="Public link the AI may cite.")
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    # The article's address on the help pages (/help/<public_id>/): random, so that nobody can
+    # walk the articles by counting, and never changed, so that cited links keep working.
+    public_id = models.CharField(max_length=32, unique=True, editable=False, default=new_public_id)
 
     class Meta:
         indexes = [models.Index(fields=["workspace", "enabled"])]

@@ -15,8 +15,9 @@
    and the item rankings are fused by weighted reciprocal rank fusion:
    sum of weight / (RRF_K + rank). The item's chunk is its best by fused chunk score.
 
-Only the workspace's chunks of enabled articles (published on `channel`), active FAQs
-and enabled documents are searched.
+Only the workspace's chunks of enabled articles (published on `channel`: listing it, or
+listing no channel, which means every channel), active FAQs and enabled documents are
+searched.
 
 The two confidence signals of a Hit describe its chunk (the item's best-ranked one):
 - similarity: cosine similarity of the query's embedding and the chunk's vector, clamped
@@ -49,7 +50,7 @@ from pgvector.django import CosineDistance
 
 from helpdesk.accounts.models import Workspace
 from helpdesk.knowledge import embeddings
-from helpdesk.knowledge.models import SEARCH_CONFIG, Chunk
+from helpdesk.knowledge.models import SEARCH_CONFIG, Chunk, on_channel
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class Hit:
     score: float  # fused rank score (reciprocal rank fusion)
     similarity: float | None  # cosine similarity query/chunk, 0..1; None without vectors
     coverage: float  # share of the query's content lexemes found in the chunk, 0..1
+    public_id: str = ""  # the article's public id (its page is /help/<public_id>/), or ""
 
 
 def search(workspace: Workspace, query: str, k: int = 5, channel: str = "widget") -> list[Hit]:
@@ -117,9 +119,10 @@ def search(workspace: Workspace, query: str, k: int = 5, channel: str = "widget"
 
 def visible_chunks(workspace: Workspace, channel: str) -> QuerySet[Chunk]:
     """The workspace's chunks that may be shown on `channel`: enabled articles published
-    there, active FAQs and enabled documents (FAQs and documents serve every channel)."""
+    there (see models.on_channel), active FAQs and enabled documents (FAQs and documents
+    serve every channel)."""
     return Chunk.objects.filter(workspace=workspace).filter(
-        Q(kind=Chunk.Kind.ARTICLE, article__enabled=True, article__channels__contains=[channel])
+        (Q(kind=Chunk.Kind.ARTICLE, article__enabled=True) & on_channel(channel, prefix="article__"))
         | Q(kind=Chunk.Kind.FAQ, faq__active=True)
         | Q(kind=Chunk.Kind.DOCUMENT, document__enabled=True)
     )
@@ -363,7 +366,10 @@ def _hits(fused: list[tuple[tuple, int, float]], vector: list[float] | None, que
         return []
     # Only the columns a hit shows (as values: model instances of the chunk and its item cost
     # more than the query), the chunk's lexemes as an array, and its distance to the query.
-    columns = ["pk", "text", "article__title", "article__url", "faq__question", "faq__answer", "document__title", "lexemes"]
+    columns = [
+        "pk", "text", "article__title", "article__url", "faq__question", "faq__answer", "document__title", "lexemes",
+        "article__public_id",
+    ]
     chunks = Chunk.objects.filter(pk__in=[chunk_id for _, chunk_id, _ in fused]).order_by().annotate(
         lexemes=Func(F("search"), function="tsvector_to_array", output_field=ArrayField(TextField()))
     )
@@ -376,8 +382,8 @@ def _hits(fused: list[tuple[tuple, int, float]], vector: list[float] | None, que
         row = by_id.get(chunk_id)
         if row is None:  # deleted meanwhile
             continue
-        _pk, text, article_title, article_url, question, answer, document_title, lexemes = row[:8]
-        distance = row[8] if vector is not None else None
+        _pk, text, article_title, article_url, question, answer, document_title, lexemes, public_id = row[:9]
+        distance = row[9] if vector is not None else None
         found = query_lexemes & set(lexemes)
         hits.append(
             Hit(
@@ -391,6 +397,7 @@ def _hits(fused: list[tuple[tuple, int, float]], vector: list[float] | None, que
                 score=score,
                 similarity=None if distance is None else min(1.0, max(0.0, 1.0 - distance)),
                 coverage=len(found) / len(query_lexemes) if query_lexemes else 0.0,
+                public_id=public_id or "",
             )
         )
     return hits

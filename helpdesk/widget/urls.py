@@ -11,6 +11,6 @@ urlpatterns = [
     path("chat/api/identify", views.identify, name="identify"),
     path("chat/api/reset", views.forget, name="reset"),
     path("chat/api/messages/<int:pk>/feedback", views.feedback, name="feedback"),
-    path("help/<int:pk>/", views.help_article, name="article"),
+    path("help/<slug:public_id>/", views.help_article, name="article"),
     path("embed.js", views.embed_js, name="embed"),
 ]

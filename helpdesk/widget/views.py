@@ -244,12 +244,17 @@ def feedback(request: HttpRequest, pk: int) -> JsonResponse:
 
 
 @require_GET
-def help_article(request: HttpRequest, pk: int) -> HttpResponse:
-    """A knowledge article, public, as cited by the AI: enabled widget articles only."""
-    from helpdesk.knowledge.models import Article
+def help_article(request: HttpRequest, public_id: str) -> HttpResponse:
+    """A knowledge article, public, as cited by the AI: by its random public id (never its
+    number, which could be counted), and only while it is enabled and on the widget channel."""
+    from helpdesk.knowledge.models import Article, on_channel
     from helpdesk.lib.markdown import render_markdown
 
-    article = Article.objects.select_related("workspace").filter(pk=pk, enabled=True).first()
-    if article is None or "widget" not in (article.channels or ["widget"]):
+    article = (
+        Article.objects.select_related("workspace")
+        .filter(on_channel("widget"), public_id=public_id, enabled=True)
+        .first()
+    )
+    if article is None:
         return render(request, "widget/unavailable.html", status=404)
     return render(request, "widget/article.html", {"article": article, "html": render_markdown(article.body)})

@@ -46,7 +46,7 @@ def test_it_answers_from_the_knowledge_base_with_its_source(db, stub, knowledge,
     assert "European Union" in reply.body  # the stub quotes the first passage it was given
     assert reply.sources[0]["kind"] == "article"
     assert reply.sources[0]["id"] == knowledge["article"].pk
-    assert reply.sources[0]["url"] == f"/help/{knowledge['article'].pk}/"
+    assert reply.sources[0]["url"] == f"/help/{knowledge['article'].public_id}/"
     assert "Shipping" in stub.chat_requests()[-1]["messages"][0]["content"]
     conversation = Conversation.objects.get(pk=question.conversation_id)
     assert conversation.status == Conversation.Status.PENDING
@@ -58,9 +58,9 @@ def test_the_widget_shows_the_sources_as_links(db, stub, knowledge, visitor, cli
     ai_agent.answer(question.pk)
     v, raw = visitor
     html = client.get("/chat/api/thread", HTTP_X_WIDGET_TOKEN=v.workspace.public_token, HTTP_X_VISITOR_TOKEN=raw).content.decode()
-    assert f'href="/help/{knowledge["article"].pk}/"' in html
+    assert f'href="/help/{knowledge["article"].public_id}/"' in html
     assert "Shipping and delivery" in html
-    page = client.get(f"/help/{knowledge['article'].pk}/")
+    page = client.get(f"/help/{knowledge['article'].public_id}/")
     assert page.status_code == 200 and "Norway" in page.content.decode()
 
 
@@ -280,3 +280,58 @@ def test_another_visitor_cannot_rate_an_answer(db, stub, knowledge, visitor, wor
     )
     assert response.status_code == 404
     assert json.loads(response.content)["error"]
+
+
+# ---------------------------------------------------------------- what a knowledge-only answer quotes
+
+
+@pytest.fixture
+def huge_passage(workspace):
+    """An article with one chunk of 4 MB (as an older version indexed a hostile PDF)."""
+    from helpdesk.knowledge.models import Article, Chunk
+
+    article = Article.objects.create(workspace=workspace, title="Router manual", body="(replaced)", status="ready")
+    text = (
+        "Reset the router by holding its button for ten seconds. The lights blink twice. "
+        "Then wait a minute. It comes back with the factory settings. " + "AAAA " * 800_000
+    )
+    Chunk.objects.create(workspace=workspace, kind="article", article=article, position=0, heading="Router manual", text=text)
+    return article
+
+
+def test_a_knowledge_only_answer_quotes_a_few_sentences_of_a_huge_passage(db, no_model, huge_passage, visitor):
+    question = ask(visitor, "How do I reset the router button?")
+    ai_agent.answer(question.pk)
+    [reply] = ai_messages(question.conversation)
+    assert reply.body == "Here's what I found in \u201cRouter manual\u201d:\n\n" + (
+        "Reset the router by holding its button for ten seconds. The lights blink twice. Then wait a minute. \u2026"
+    )
+    assert reply.sources[0]["url"] == f"/help/{huge_passage.public_id}/"  # the rest is there
+
+
+def test_a_copilot_draft_without_a_model_quotes_a_bounded_passage(db, no_model, huge_passage, visitor, agent):
+    from channels.layers import get_channel_layer
+
+    from helpdesk.realtime import groups
+
+    question = ask(visitor, "How do I reset the router button?")
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(groups.agent(agent.pk), channel)
+    ai_agent.suggest(question.conversation_id, agent.pk)
+    pushed = async_to_sync(layer.receive)(channel)["html"]
+    assert "Reset the router by holding its button" in pushed and "Then wait a minute. \u2026" in pushed
+    assert "AAAA" not in pushed and len(pushed) < 10_000
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Short answer.", "Short answer."),
+    ("One. Two. Three. Four.", "One. Two. Three. \u2026"),
+    ("Line one\n\nLine two\n\nLine three\n\nLine four", "Line one\n\nLine two\n\nLine three \u2026"),
+    ("word " * 1000, ("word " * 119).strip() + "\u2026"),  # no sentence end: cut after a word
+    ("x" * 4_000_000, "x" * (ai_agent.QUOTE_MAX_CHARS - 2) + "\u2026"),  # no space either: cut anywhere
+])
+def test_an_excerpt_is_cut_at_a_sentence_else_a_word_with_an_ellipsis(text, expected):
+    result = ai_agent.excerpt(text)
+    assert result == expected
+    assert len(result) <= ai_agent.QUOTE_MAX_CHARS

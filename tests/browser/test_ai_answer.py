@@ -40,7 +40,7 @@ def test_the_visitor_sees_a_streamed_answer_with_its_source(browser, stack, host
     expect(widget.locator("[data-draft]")).to_have_count(0)
     link = answer.locator(".sources a")
     expect(link).to_have_text("Shipping and delivery")
-    assert link.get_attribute("href") == f"/help/{article.pk}/"
+    assert link.get_attribute("href") == f"/help/{article.public_id}/"
     screenshot(page, "widget-ai-answer")
 
     with page.context.expect_page() as opened:

@@ -9,6 +9,8 @@ texts sharing words or concepts point the same way.
     stub.url           # base_url for the client
     stub.fail = True   # answer 500 to everything
     stub.requests      # the JSON bodies received
+    stub.hold("ZEBRA") # requests with a text containing "ZEBRA" wait: stub.held is set when
+                       # one arrives, and they are answered once stub.release() is called
     stub.stop()
 """
 
@@ -58,6 +60,17 @@ class EmbeddingStub:
         self.fail = False
         self.requests: list[dict] = []
         self.server: http.server.ThreadingHTTPServer | None = None
+        self.hold_marker = ""
+        self.held = threading.Event()
+        self._released = threading.Event()
+
+    def hold(self, marker: str) -> None:
+        self.hold_marker = marker
+        self.held.clear()
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
 
     @property
     def url(self) -> str:
@@ -76,6 +89,9 @@ class EmbeddingStub:
                 if stub.fail or not self.path.endswith("/embeddings"):
                     return self._send(500, {"error": {"message": "stub failure", "type": "server_error"}})
                 texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                if stub.hold_marker and any(stub.hold_marker in text for text in texts):
+                    stub.held.set()
+                    stub._released.wait(timeout=60)
                 size = body.get("dimensions") or stub.dimensions
                 data = []
                 for index, text in enumerate(texts):
@@ -100,6 +116,7 @@ class EmbeddingStub:
         return self
 
     def stop(self) -> None:
+        self.release()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()

@@ -1,4 +1,8 @@
-from helpdesk.knowledge.chunking import MAX_WORDS, OVERLAP_WORDS, chunk_faq, chunk_markdown
+import pytest
+
+from helpdesk.knowledge.chunking import (
+    MAX_CHARS, MAX_HEADING_CHARS, MAX_WORDS, OVERLAP_WORDS, TARGET_CHARS, chunk_faq, chunk_markdown,
+)
 
 
 def sentences(count: int, word: str = "alpha") -> str:
@@ -59,3 +63,46 @@ def test_a_faq_is_one_chunk_question_then_answer():
     assert [(p.heading, p.text) for p in chunk_faq(" Do you ship abroad? ", "Yes, to the EU.\n")] == [
         ("Do you ship abroad?", "Do you ship abroad?\nYes, to the EU.")
     ]
+
+
+def assert_bounded(pieces, content: str) -> None:
+    assert pieces
+    assert max(len(p.text) for p in pieces) <= MAX_CHARS
+    assert max(len(p.heading) for p in pieces) <= MAX_HEADING_CHARS
+    assert max(len(p.text.split()) for p in pieces) <= MAX_WORDS
+    # nothing is lost: each chunk, less the overlap it starts with, adds up to the whole
+    assert sum(len(p.text.replace(" ", "").replace("\n", "")) for p in pieces) >= len(content.replace(" ", ""))
+
+
+@pytest.mark.parametrize("body", [
+    "x" * 4_000_000,  # one "word" of 4 MB
+    "word " * 400_000,  # no sentence ends
+    ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor " * 25_000),
+    "a" * 3000 + " short " + "b" * 5000 + " words " + "c" * 1999,
+])
+def test_text_without_spaces_or_sentence_ends_is_cut_into_chunks_of_bounded_size(body):
+    pieces = chunk_markdown("Dump", body)
+    assert_bounded(pieces, body)
+    assert len(pieces) >= len(body) // MAX_CHARS
+
+
+def test_a_4mb_word_becomes_chunks_of_at_most_max_chars():
+    pieces = chunk_markdown("Dump", "x" * 4_000_000)
+    assert len(pieces) >= 4_000_000 // TARGET_CHARS
+    assert {len(p.text) for p in pieces} <= set(range(1, MAX_CHARS + 1))
+
+
+def test_a_huge_heading_is_shortened_and_a_huge_line_is_no_heading():
+    pieces = chunk_markdown("Guide", "# " + "Setup " * 150 + "\n\nInstall it.\n\n# " + "#" * 200_000 + "x\n\nMore.")
+    assert pieces[0].heading.startswith("Guide › Setup Setup") and pieces[0].heading.endswith("…")
+    assert len(pieces[0].heading) <= MAX_HEADING_CHARS
+    assert_bounded(pieces, "Install it. More.")
+
+
+def test_a_huge_faq_answer_is_cut_into_chunks_that_each_start_with_the_question():
+    answer = "Click 'Forgot password' and follow the link we send. " * 2000
+    pieces = chunk_faq("How do I reset my password?", answer)
+    assert len(pieces) > 1
+    assert all(p.heading == "How do I reset my password?" for p in pieces)
+    assert all(p.text.startswith("How do I reset my password?\nClick") for p in pieces)
+    assert max(len(p.text) for p in pieces) <= MAX_CHARS

@@ -189,3 +189,24 @@ def test_a_larger_workspace_is_counted_once_a_minute_and_a_small_one_every_time(
     add_article(workspace, "Gift cards", "Gift cards never expire.")
     assert counts() == 1
     assert retrieval._sizes[workspace.pk][1] == 4
+
+
+def test_an_article_with_no_channels_is_found_on_every_channel_as_a_guidance_rule_applies(workspace, kb):
+    kb["returns"].channels = []
+    kb["returns"].save()
+    for channel in ("widget", "email"):
+        assert ids(retrieval.search(workspace, "refund", channel=channel)) == [("article", kb["returns"].pk)], channel
+
+
+def test_a_hit_carries_its_articles_public_id_and_costs_no_more_queries(workspace, kb):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    retrieval.search(workspace, "refund")  # statistics read once
+    with CaptureQueriesContext(connection) as ctx:
+        article_hit, = retrieval.search(workspace, "refund")
+        faq_hit, = retrieval.search(workspace, "opening hours")
+    assert article_hit.public_id == kb["returns"].public_id
+    assert faq_hit.public_id == ""
+    # per search: lexemes, workspace size, document frequencies, candidates, hits (values)
+    assert len(ctx.captured_queries) == 2 * 5, [q["sql"][:80] for q in ctx.captured_queries]

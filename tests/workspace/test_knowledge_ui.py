@@ -638,3 +638,13 @@ def test_the_activity_log_shows_knowledge_changes(owner_client, workspace):
     owner_client.post(BASE + "faq/new", FAQ_ENTRY, **HTMX)
     log = owner_client.get("/settings/activity/").content.decode()
     assert "knowledge.faq_created" in log and "Do you ship abroad?" in log
+
+
+def test_an_article_without_channels_is_shown_as_used_in_all_channels(owner_client, workspace):
+    article = add_article(workspace, "Returns", "Send it back.", channels=[])
+    html = owner_client.get(f"{BASE}article/{article.pk}/").content.decode()
+    assert "This article is used in all channels." in html
+    assert f'href="/help/{article.public_id}/"' in html  # its public page
+    widget_only = add_article(workspace, "Shipping", "We ship.", channels=["widget"])
+    html = owner_client.get(f"{BASE}article/{widget_only.pk}/").content.decode()
+    assert "This article is used in all channels." not in html and "None checked: all channels." in html
