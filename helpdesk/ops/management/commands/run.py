@@ -82,7 +82,8 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
             if settings.COLLECTED_STATIC:
                 call_command("collectstatic", interactive=False, verbosity=0)
-            workspace, email, password = demo.seed()
+            workspace = demo.seed()
+            login = demo.login()
             server = f"http://127.0.0.1:{port}"
             demo_port = _free_port(port + 1 if port < 65535 else 0)
             demo_site = _serve_demo(demo_port, demo.host_page(workspace, server))
@@ -92,7 +93,7 @@ class Command(BaseCommand):
             self._spawn("worker", [*manage, "db_worker", "--no-reload", "--no-startup-delay"], env)
             self._wait_ready(f"{server}/healthz")
             self.stdout.write(f"Inbox:     {server}/inbox/")
-            self.stdout.write(f"Login:     {email} / {password}")
+            self.stdout.write(f"Login:     {login}")
             self.stdout.write(f"Demo site: http://127.0.0.1:{demo_port}/")
             self.stdout.flush()
             while not self.stopping:
