@@ -1,16 +1,26 @@
-"""`make run` runs `manage.py run`: one command starts everything, prints where to go, and
-stops everything on Ctrl-C, the embedded PostgreSQL and Redis included."""
+"""`make run` runs `manage.py run`: one command starts everything, prints where to go, keeps it
+running (a process that dies is started again, and the web keeps answering meanwhile), and
+stops everything on Ctrl-C, the embedded PostgreSQL and Redis included.
+
+Starting the embedded PostgreSQL in a new data folder is slow, so the tests of this module
+share one `manage.py run`, in the order they are written: the last one stops it."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
@@ -18,6 +28,8 @@ from helpdesk.lib import embedded
 from tests.processes import ROOT, free_port
 
 pytestmark = pytest.mark.processes
+
+KILLED = r"^\d\d:\d\d:\d\d {name} \(pid {pid}\) was killed by SIGKILL; restarting it in \d+ s$"
 
 
 def _alive(pid: int) -> bool:
@@ -29,50 +41,249 @@ def _alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def test_run_starts_everything_prints_three_lines_and_stops_cleanly(tmp_path: Path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
-    env.update(PORT=str(port), HELPDESK_PGDATA=str(tmp_path / "pgdata"), HELPDESK_RUN_DIR=str(tmp_path / "run"), PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(
-        [sys.executable, "manage.py", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    lines: list[str] = []
-    try:
-        deadline = time.monotonic() + 90
-        while not any(line.startswith("Demo site:") for line in lines):
-            assert time.monotonic() < deadline, "\n".join(lines)
-            line = proc.stdout.readline()
-            assert line or proc.poll() is None, "\n".join(lines)
-            lines.append(line.rstrip("\n"))
-        printed = [line for line in lines if line.split(":")[0] in ("Inbox", "Login", "Demo site")]
-        assert printed[0] == f"Inbox:     http://127.0.0.1:{port}/inbox/"
-        assert printed[1].startswith("Login:     admin@example.com / ")
-        assert printed[2].startswith("Demo site: http://127.0.0.1:")
-        demo_url = printed[2].split(" ", 2)[-1].strip()
-        assert f":{port}/" not in demo_url  # another origin
+class Run:
+    """A `manage.py run` in a temporary HELPDESK_PGDATA / HELPDESK_RUN_DIR, its output read as it comes."""
 
-        with urllib.request.urlopen(demo_url, timeout=5) as r:
-            page = r.read().decode()
-        assert f'src="http://127.0.0.1:{port}/embed.js"' in page and "HelpdeskWidget" in page
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as r:
-            assert r.status == 200
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+        env.update(PORT=str(self.port), HELPDESK_PGDATA=str(tmp / "pgdata"), HELPDESK_RUN_DIR=str(tmp / "run"), PYTHONUNBUFFERED="1")
+        self.env = env
+        self.lines: list[str] = []
+        self._new_line = threading.Condition()
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
-        pg_pid = int((tmp_path / "pgdata" / "postmaster.pid").read_text().split()[0])
-        redis_pid = int((tmp_path / "run" / "redis.pid").read_text().strip())
-        assert _alive(pg_pid) and _alive(redis_pid)
-        # The new data folder's server was settled to its buffer cache size (and restarted once).
-        _status, pg_port, socket_dir = embedded._postmaster(tmp_path / "pgdata")
-        with psycopg.connect(host=socket_dir, port=pg_port, user="postgres", dbname="postgres") as conn:
-            assert conn.execute("SHOW shared_buffers").fetchone()[0] == f"{embedded.shared_buffers_mb()}MB"
-    finally:
-        proc.send_signal(signal.SIGINT)
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            with self._new_line:
+                self.lines.append(line.rstrip("\n"))
+                self._new_line.notify_all()
+
+    @property
+    def output(self) -> str:
+        return "\n".join(self.lines)
+
+    def until(self, done, seconds: float, *, every=None):
+        """Look until `done()` is true; `every()` runs at each look (and must not fail)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            if every is not None:
+                every()
+            result = done()
+            if result:
+                return result
+            assert time.monotonic() < deadline, f"gave up waiting; output so far:\n{self.output}"
+            assert self.proc.poll() is None, f"manage.py run exited with {self.proc.returncode}:\n{self.output}"
+            with self._new_line:
+                self._new_line.wait(timeout=0.1)
+
+    def line(self, pattern: str, after: int = 0) -> str | None:
+        return next((line for line in self.lines[after:] if re.match(pattern, line)), None)
+
+    def child(self, name: str) -> psutil.Process | None:
+        """The run command's web (daphne) or worker (db_worker) process, if one is running."""
+        marker = {"web": "daphne", "worker": "db_worker"}[name]
+        for child in psutil.Process(self.proc.pid).children():
+            try:
+                if any(marker in part for part in child.cmdline()) and child.status() != psutil.STATUS_ZOMBIE:
+                    return child
+            except psutil.NoSuchProcess:
+                continue
+        return None
+
+    def get(self, path: str, timeout: float = 5) -> tuple[int, str]:
         try:
-            rest = proc.communicate(timeout=30)[0]
+            with urllib.request.urlopen(f"{self.base}{path}", timeout=timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, ""
+        except OSError:  # refused, reset, timed out
+            return 0, ""
+
+    def healthy(self) -> None:
+        assert self.get("/healthz")[0] == 200
+
+    def pg_pid(self) -> int:
+        return int((self.tmp / "pgdata" / "postmaster.pid").read_text().split()[0])
+
+    def redis_pid(self) -> int:
+        return int((self.tmp / "run" / "redis.pid").read_text().strip())
+
+    def sql(self, query: str, *params):
+        _status, port, socket_dir = embedded._postmaster(self.tmp / "pgdata")
+        with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="postgres") as conn:
+            return conn.execute(query, params).fetchone()
+
+    def interrupt(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            rest = proc.communicate()[0]
-    assert proc.returncode == 0, rest
+            self.proc.kill()
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        return self.output
+
+
+@pytest.fixture(scope="module")
+def run():
+    # Not under pytest's own temporary folder: as root, PostgreSQL runs as the `pgserver` user,
+    # and any pytest session that starts meanwhile makes that folder private again (0700).
+    tmp = Path(tempfile.mkdtemp(prefix="helpdesk-make-run-"))
+    run = Run(tmp)
+    try:
+        run.until(lambda: run.line("^Demo site:"), 90)
+        yield run
+    finally:
+        if run.proc.poll() is None:
+            run.interrupt()
+        # Whatever happened above, leave no embedded service behind.
+        try:
+            embedded.stop_redis(run.tmp / "run")
+            embedded.stop_postgres(run.tmp / "pgdata")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_run_starts_everything_and_prints_three_lines(run):
+    printed = [line for line in run.lines if line.split(":")[0] in ("Inbox", "Login", "Demo site")]
+    assert printed[0] == f"Inbox:     {run.base}/inbox/"
+    assert printed[1].startswith("Login:     admin@example.com / ")
+    password = printed[1].split(" / ", 1)[1]
+    assert password == (run.tmp / "run" / "demo_password").read_text()  # a fresh database: the seeded one
+    assert printed[2].startswith("Demo site: http://127.0.0.1:")
+    demo_url = printed[2].split(" ", 2)[-1].strip()
+    assert f":{run.port}/" not in demo_url  # another origin
+
+    with urllib.request.urlopen(demo_url, timeout=5) as r:
+        page = r.read().decode()
+    assert f'src="http://127.0.0.1:{run.port}/embed.js"' in page and "HelpdeskWidget" in page
+    assert run.get("/accounts/login/")[0] == 200
+
+    assert _alive(run.pg_pid()) and _alive(run.redis_pid())
+    # The new data folder's server was settled to its buffer cache size (and restarted once).
+    assert run.sql("SHOW shared_buffers")[0] == f"{embedded.shared_buffers_mb()}MB"
+
+
+def test_a_killed_worker_is_restarted_and_runs_the_next_task_while_the_web_keeps_answering(run):
+    old = run.child("worker")
+    assert old is not None and run.child("web") is not None
+    os.kill(old.pid, signal.SIGKILL)
+
+    def restarted():
+        new = run.child("worker")
+        return run.line(KILLED.format(name="worker", pid=old.pid)) and new is not None and new.pid != old.pid
+
+    run.until(restarted, 30, every=run.healthy)
+    assert run.proc.poll() is None
+
+    enqueue = "from helpdesk.conversations.tasks import send_away_reply; print(send_away_reply.enqueue(0).id)"
+    shell = subprocess.run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", enqueue],
+        cwd=ROOT, env=run.env, capture_output=True, text=True, timeout=60,
+    )
+    assert shell.returncode == 0, shell.stderr
+    task_id = shell.stdout.split()[-1]
+
+    def finished():
+        status = run.sql("SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s", task_id)[0]
+        return status if status in ("SUCCESSFUL", "FAILED") else None
+
+    assert run.until(finished, 30, every=run.healthy) == "SUCCESSFUL"
+
+
+def test_a_killed_redis_is_started_again_and_the_web_answers(run):
+    old = run.redis_pid()
+    seen = len(run.lines)
+    os.kill(old, signal.SIGKILL)
+
+    def back():
+        return (
+            run.line(r"^\d\d:\d\d:\d\d the embedded Redis had stopped; started it again$", after=seen)
+            and run.redis_pid() != old
+            and embedded._redis_alive(embedded.redis_socket_path(run.tmp / "run"))
+        )
+
+    run.until(back, 30, every=run.healthy)
+    assert _alive(run.redis_pid())
+    run.healthy()
+
+
+def test_a_killed_postgres_is_started_again_and_the_web_reads_from_it_again(run):
+    demo_url = run.line("^Demo site:").split(" ", 2)[-1].strip()
+    with urllib.request.urlopen(demo_url, timeout=5) as r:
+        token = re.search(r'"token": "([^"]+)"', r.read().decode()).group(1)
+    assert run.get(f"/chat?token={token}", timeout=15)[0] == 200
+    old = run.pg_pid()
+    seen = len(run.lines)
+    os.kill(old, signal.SIGKILL)
+
+    def back():
+        return (
+            run.line(r"^\d\d:\d\d:\d\d the embedded PostgreSQL had stopped; started it again$", after=seen)
+            and embedded.postgres_running(run.tmp / "pgdata")
+            and run.pg_pid() != old
+        )
+
+    run.until(back, 45, every=run.healthy)
+    run.until(lambda: run.get(f"/chat?token={token}", timeout=15)[0] == 200, 30, every=run.healthy)
+
+
+def test_a_killed_web_process_is_restarted(run):
+    old = run.child("web")
+    os.kill(old.pid, signal.SIGKILL)
+
+    def answering_again():
+        new = run.child("web")
+        return (
+            run.line(KILLED.format(name="web", pid=old.pid))
+            and new is not None
+            and new.pid != old.pid
+            and run.get("/healthz", timeout=2)[0] == 200
+        )
+
+    run.until(answering_again, 30)
+
+
+def test_ctrl_c_stops_everything_and_leaves_no_process(run):
+    pids = [child.pid for child in psutil.Process(run.proc.pid).children(recursive=True)]
+    pg_pid, redis_pid = run.pg_pid(), run.redis_pid()
+    assert _alive(pg_pid) and _alive(redis_pid) and run.child("web") and run.child("worker")
+
+    rest = run.interrupt()
+
+    assert run.proc.returncode == 0, rest
     assert "Stopped." in rest
-    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+    assert not (run.tmp / "pgdata" / "postmaster.pid").exists()
     assert not _alive(pg_pid)
     assert not _alive(redis_pid)
+    assert [pid for pid in pids if _alive(pid)] == []
+
+
+def test_a_postgresql_killed_outright_is_started_again_by_a_process_that_had_started_it(run):
+    """The run command's own handle on the server (pgserver caches one per process) must not
+    take the killed server for running, nor must its zombie or its postmaster.pid."""
+    if run.proc.poll() is None:
+        run.interrupt()
+    pgdata, run_dir = run.tmp / "pgdata", run.tmp / "run"
+    embedded.ensure_postgres(pgdata, run_dir)
+    old = run.pg_pid()
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while _alive(old):  # dead: a zombie (init reaps it about a second later), or gone
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+    settings = embedded.ensure_postgres(pgdata, run_dir)
+
+    assert run.pg_pid() != old and embedded.postgres_running(pgdata)
+    with psycopg.connect(host=settings["HOST"], port=settings["PORT"], user="postgres", dbname="postgres") as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    embedded.stop_postgres(pgdata)
+    assert not embedded.postgres_running(pgdata)

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 # Unix socket paths are limited to 107 bytes; keep a margin.
 _MAX_SOCKET_PATH = 100
 
@@ -34,6 +36,27 @@ def _locked(run_dir: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def _running(pid: int) -> bool:
+    """The process is alive. A server killed outright is a zombie until its parent (init, for
+    these daemons) reaps it, and a zombie still answers `kill(pid, 0)`: it is not running."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    """Wait for a dead process's pid to be reaped (until then it exists, as a zombie)."""
+    deadline = time.monotonic() + timeout
+    while psutil.pid_exists(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 
@@ -45,13 +68,25 @@ def _postmaster(pgdata: Path) -> tuple[str, int, str] | None:
         status = lines[7].strip() if len(lines) > 7 else ""
     except (OSError, IndexError, ValueError):
         return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not _running(pid):
         return None
-    except PermissionError:
-        pass  # running as another user (pgserver's own) is still running
     return status, port, socket_dir
+
+
+def postgres_running(pgdata: Path) -> bool:
+    return _postmaster(pgdata) is not None
+
+
+def _stale_postmaster_gone(pgdata: Path) -> None:
+    """After a kill -9 the server's postmaster.pid stays, naming a dead pid; pgserver takes
+    that pid for a running server until it is reaped. Wait for that, and leave the file: the
+    new server reads it to check that no process of the old one still uses its memory (and
+    refuses to start until none does) before it replaces it."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return
+    _gone(pid, timeout=10)
 
 
 def _settled(pgdata: Path, timeout: float = 30) -> tuple[str, int, str] | None:
@@ -73,7 +108,9 @@ def ensure_postgres(pgdata: Path, run_dir: Path) -> dict:
             if info is None:
                 import pgserver  # slow import: only when the server must be started
 
-                pgserver.get_server(pgdata, cleanup_mode=None)
+                _stale_postmaster_gone(pgdata)
+                server = pgserver.get_server(pgdata, cleanup_mode=None)
+                server.ensure_postgres_running()  # a handle made earlier in this process does not look again
                 info = _settled(pgdata)
                 if info is not None and info[0] == "ready" and _tune_postgres(info[2], info[1]):
                     user = "pgserver" if os.geteuid() == 0 else None
@@ -146,6 +183,16 @@ def redis_socket_path(run_dir: Path) -> Path:
     return Path(tempfile.gettempdir()) / f"helpdesk-{digest}" / "redis.sock"
 
 
+def redis_running(run_dir: Path) -> bool:
+    """It answers, or its process is still there (busy, or starting): not a Redis to replace."""
+    if _redis_alive(redis_socket_path(run_dir)):
+        return True
+    try:
+        return _running(int((run_dir / "redis.pid").read_text().strip()))
+    except (OSError, ValueError):
+        return False
+
+
 def _redis_alive(sock: Path) -> bool:
     if not sock.exists():
         return False
@@ -199,9 +246,8 @@ def stop_redis(run_dir: Path) -> None:
         return
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            os.kill(pid, 0)
-            time.sleep(0.05)
+    deadline = time.monotonic() + 5
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
     with contextlib.suppress(FileNotFoundError):
         sock.unlink()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 import json
 import secrets
+import sys
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
 from helpdesk.accounts.models import Membership, User, Workspace
@@ -21,26 +23,50 @@ def _password_file() -> Path:
 
 
 @transaction.atomic
-def seed() -> tuple[Workspace, str, str]:
-    """Create the demo workspace and owner once; return (workspace, email, password)."""
-    workspace = Workspace.objects.filter(name=DEMO_WORKSPACE).order_by("id").first()
-    if workspace is None:
+def seed() -> Workspace:
+    """Create the demo workspace, its owner and its knowledge in a new database; return the
+    demo workspace.
+
+    Only once: after that the data belongs to whoever uses it, and a later run never touches
+    it again (the account's password, name, role or memberships, the workspace, its
+    knowledge), nor brings back what was deleted."""
+    if not Workspace.objects.exists():
         workspace = Workspace.objects.create(name=DEMO_WORKSPACE, widget_company_name=DEMO_WORKSPACE)
+        user = User.objects.filter(email=DEMO_EMAIL).first()
+        if user is None:  # else an account made before the first run, with its own password
+            password = secrets.token_urlsafe(9)
+            user = User.objects.create_user(DEMO_EMAIL, password, name="Ada Admin")
+            path = _password_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(password)
+            path.chmod(0o600)
+        Membership.objects.create(user=user, workspace=workspace, role=Membership.Role.OWNER)
+        _seed_knowledge(workspace)
+        return workspace
+    membership = Membership.objects.filter(user__email=DEMO_EMAIL).select_related("workspace").order_by("id").first()
+    return membership.workspace if membership is not None else Workspace.objects.order_by("id").first()
+
+
+def _manage() -> str:
+    """How to call manage.py from the project's folder, with the Python that runs us."""
+    python = Path(sys.executable)
+    if python.is_relative_to(settings.BASE_DIR):
+        python = python.relative_to(settings.BASE_DIR)
+    return f"{python} manage.py"
+
+
+def login() -> str:
+    """What to sign in with, for `make run`'s "Login:" line: the password that seeding
+    generated while it is still the account's password, else where to reset it. Only reads:
+    checking a password through the account would re-hash it with a newer hasher."""
     path = _password_file()
     password = path.read_text().strip() if path.exists() else ""
     user = User.objects.filter(email=DEMO_EMAIL).first()
     if user is None:
-        user = User.objects.create_user(DEMO_EMAIL, name="Ada Admin")
-    if not password or not user.check_password(password):
-        password = password or secrets.token_urlsafe(9)
-        user.set_password(password)
-        user.save(update_fields=["password"])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(password)
-        path.chmod(0o600)
-    Membership.objects.get_or_create(user=user, workspace=workspace, defaults={"role": Membership.Role.OWNER})
-    _seed_knowledge(workspace)
-    return workspace, DEMO_EMAIL, password
+        return f"{DEMO_EMAIL} no longer exists; add an account with: {_manage()} createsuperuser"
+    if password and check_password(password, user.password):
+        return f"{DEMO_EMAIL} / {password}"
+    return f"{DEMO_EMAIL} / (the password you set; reset it with: {_manage()} changepassword {DEMO_EMAIL})"
 
 
 DEMO_ARTICLES = [

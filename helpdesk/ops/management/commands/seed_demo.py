@@ -4,9 +4,9 @@ from helpdesk.ops import demo
 
 
 class Command(BaseCommand):
-    help = "Create the demo workspace and its owner (idempotent)."
+    help = "Create the demo workspace and its owner in a new database (once; never touches them again)."
 
     def handle(self, *args, **options):
-        workspace, email, password = demo.seed()
+        workspace = demo.seed()
         self.stdout.write(f"Workspace: {workspace.name} (widget token {workspace.public_token})")
-        self.stdout.write(f"Login:     {email} / {password}")
+        self.stdout.write(f"Login:     {demo.login()}")
