@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.lib.security.ContentSecurityPolicyMiddleware",
     "helpdesk.lib.security.DatabaseUnavailableMiddleware",
+    "helpdesk.lib.security.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
