@@ -13,6 +13,7 @@ import re
 
 import httpx
 import pytest
+import websockets
 
 from helpdesk.conversations import actions
 from helpdesk.conversations.intake import TYPING_INTERVAL
@@ -58,6 +59,16 @@ async def barrier(ws) -> None:
     await ws.send(frame("resume", after=0))
     while "earlier question" not in await asyncio.wait_for(ws.recv(), 10):
         pass
+
+
+async def refusal_code(ws) -> int | None:
+    """The close code of a socket the server closed at once; None for one that answers a ping.
+    (A refused socket's close frame left the server before the ping arrived.)"""
+    try:
+        await asyncio.wait_for(await ws.ping(), 10)
+    except websockets.ConnectionClosed:
+        return ws.close_code
+    return None
 
 
 async def closed_within(ws, seconds: float) -> int | None:
@@ -134,7 +145,7 @@ def test_a_connect_storm_from_one_address_is_refused_with_a_close_code(web, work
 
     async def scenario():
         sockets = [await connect(web, widget_uri(web, workspace, raw), ip=ip) for _ in range(storm)]
-        outcomes = await asyncio.gather(*(closed_within(ws, 3) for ws in sockets))
+        outcomes = await asyncio.gather(*(refusal_code(ws) for ws in sockets))
         # Meanwhile a visitor from another address connects as usual.
         async with connect(web, widget_uri(web, workspace, raw), ip=next(_addresses)) as ws:
             await ws.send(frame("resume", after=0))
