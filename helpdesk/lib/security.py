@@ -1,5 +1,6 @@
-"""Content-Security-Policy on every response (views may set their own `frame-ancestors`), and a
-clear 503 while the database is unreachable."""
+"""Content-Security-Policy on every response (views may set their own `frame-ancestors`), a
+clear 503 while the database is unreachable, no cookies on the widget's paths, and a 400 for
+NUL characters (which PostgreSQL text refuses) in a path, query string or form."""
 
 from __future__ import annotations
 

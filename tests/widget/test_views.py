@@ -445,6 +445,18 @@ def test_identify_records_name_email_and_traits(client, workspace, visitor):
     assert (contact.name, contact.email, contact.traits) == ("Ada", "ada@example.com", {"plan": "pro"})
 
 
+def test_identify_accepts_traits_nested_four_levels_deep(client, workspace, visitor):
+    v, raw = visitor
+    traits = {"address": {"lines": [{"street": "Main St 1"}]}}  # the traits object, address, lines, a line
+    assert identify(client, workspace, raw, {"traits": traits}).status_code == 200
+    assert Contact.objects.get(pk=v.contact_id).traits == traits
+    deeper = {"address": {"lines": [{"street": ["Main St 1"]}]}}
+    response = identify(client, workspace, raw, {"traits": deeper})
+    assert response.status_code == 400
+    assert response.json()["error"] == "traits may nest at most 4 levels deep."
+    assert Contact.objects.get(pk=v.contact_id).traits == traits
+
+
 def test_identify_refuses_a_wrong_hash_and_changes_nothing(client, workspace, visitor, conversation):
     v, raw = visitor
     response = identify(client, workspace, raw, {"name": "Mallory", "external_id": "user-42", "user_hash": "0" * 64})
