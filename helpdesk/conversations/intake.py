@@ -28,8 +28,10 @@ NUL = "\x00"
 PAGE_URL_MAX_LENGTH = 2000
 TRAITS_MAX_BYTES = 4096
 TRAITS_MAX_DEPTH = 4  # {"a": {"b": {"c": {"d": 1}}}}: the traits object itself is depth 1
-# Typing indicators: at most one push a visitor (or an agent in a conversation) per interval.
-TYPING_INTERVAL = 0.5
+# Typing indicators pushed a second, at most, per visitor (or per agent and conversation). The
+# widget and the inbox send one when typing starts and every 2 s after, and one more when the
+# next message is begun right after a send: two in a second.
+TYPING_PER_SECOND = 2
 
 
 class Refusal(NamedTuple):
@@ -108,9 +110,9 @@ def feedback_refusal(visitor_id: int, ip: str) -> Refusal | None:
 
 
 def typing_allowed(who: str, ip: str | None = None) -> bool:
-    """Whether a typing frame from `who` may be pushed: at most one every TYPING_INTERVAL for
-    them, and (for a visitor's) counted among their address's live requests."""
-    if not ratelimit.throttle("typing", who, TYPING_INTERVAL):
+    """Whether a typing frame from `who` may be pushed: TYPING_PER_SECOND of theirs a second,
+    and (for a visitor's) counted among their address's live requests."""
+    if ratelimit.over(("typing", who, TYPING_PER_SECOND), window=1):
         return False
     return ip is None or live_refusal(ip=ip) is None
 

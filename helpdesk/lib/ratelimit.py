@@ -60,21 +60,6 @@ def _count_one(name: str, timeout: int) -> int:
         return 1
 
 
-def throttle(scope: str, key: str, seconds: float) -> bool:
-    """True at most once every `seconds` for (scope, key), across every process: the first call
-    claims the interval (one round trip), later ones within it get False."""
-    name = f"th:{scope}:{key}"
-    try:
-        backend = caches["default"]
-        if isinstance(backend, RedisCache):
-            key = backend.make_and_validate_key(name)
-            return bool(_client(backend).set(key, 1, px=max(1, int(seconds * 1000)), nx=True))
-        return cache.add(name, 1, timeout=max(1, round(seconds)))
-    except Exception:
-        logger.warning("throttle %s not checked: the cache is unreachable", scope, exc_info=True)
-        return True
-
-
 _clients: dict[tuple[str, ...], object] = {}
 
 
