@@ -83,7 +83,7 @@ def main() -> None:
     index_article.call(article.pk)
     env = stack_env()
     env.pop("DATABASE_URL")
-    env.update(OPENAI_BASE_URL=stub.url, OPENAI_API_KEY="sk-bench", LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP="1000000")
+    env.update(OPENAI_BASE_URL=stub.url, OPENAI_API_KEY="sk-bench", LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP="1000000", WIDGET_LIVE_LIMIT_PER_IP="1000000")
     stack = Stack(env=env)
     tmp = Path(tempfile.mkdtemp())
     try:

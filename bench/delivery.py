@@ -23,9 +23,9 @@ bench/ai_first_token.py. The product's numbers are also given for visitors' firs
 
 Messages are sent at a steady rate (open loop), spread over the visitors. `lost` counts
 (message, agent) pairs that never arrived (waited for up to 10 s after the last send).
-WIDGET_RATE_LIMIT_PER_IP is raised for the web process (every visitor here shares
-127.0.0.1); the per-visitor limit stays at its default (10 a minute): no visitor sends
-more than 3. Prints one JSON line.
+WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP are raised for the web process
+(every visitor here shares 127.0.0.1); the per-visitor limit stays at its default (10 a
+minute): no visitor sends more than 3. Prints one JSON line.
 
     .venv/bin/python bench/delivery.py [--visitors 100 500] [--rate 12] [--ai on] [--floor no-hop]
 """
@@ -352,7 +352,7 @@ def main() -> None:
     workspace, cookies = make_workspace(AGENTS, ai=args.ai == "on")
     env = stack_env()
     env.pop("DATABASE_URL")
-    env.update(LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP=IP_LIMIT)
+    env.update(LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP=IP_LIMIT, WIDGET_LIVE_LIMIT_PER_IP=IP_LIMIT)
     stack = Stack(env=env)
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -374,7 +374,7 @@ def main() -> None:
         "floor": args.floor,
         "runs": {str(n): r for n, r in runs.items()},
         "send_path": "a message frame over the visitor's widget socket, as the widget sends with its socket open (saved, then pushed); floor: websocket frame to a bare Channels consumer",
-        "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP={IP_LIMIT} for the bench (all visitors share 127.0.0.1); WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
+        "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP={IP_LIMIT} for the bench (all visitors share 127.0.0.1); WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
         "lost": lost,
         "errors": errors,
         "goal": "p95 <= 2x floor p95, lost 0",

@@ -14,8 +14,8 @@ inbox socket.
 errors: HTTP answers other than 201, failed socket sends, sockets closed before the end.
 lost:   (message, receiver) pairs that never arrived (waited for up to 10 s at the end).
 Memory: the web process's RSS before the visitors connect and with all 500 connected,
-the difference divided by 500. WIDGET_RATE_LIMIT_PER_IP is raised (every visitor here
-shares 127.0.0.1). Prints one JSON line.
+the difference divided by 500. WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP are
+raised (every visitor here shares 127.0.0.1). Prints one JSON line.
 
     .venv/bin/python bench/soak.py [--visitors 500] [--seconds 60] [--message-every 30]
 """
@@ -147,7 +147,7 @@ def main() -> None:
     workspace, cookies = make_workspace(1)
     env = stack_env()
     env.pop("DATABASE_URL")
-    env.update(LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP=IP_LIMIT)
+    env.update(LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP=IP_LIMIT, WIDGET_LIVE_LIMIT_PER_IP=IP_LIMIT)
     stack = Stack(env=env)
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -163,7 +163,7 @@ def main() -> None:
         "message_every_s": args.message_every,
         "ping_every_s": PING_EVERY,
         "send_path": "messages: HTTP POST /chat/api/messages (the widget's path while its socket is not open; bench/delivery.py measures the socket path); pings: widget websocket frames",
-        "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP={IP_LIMIT} for the bench; WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
+        "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP={IP_LIMIT} for the bench; WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
         "goal": "0 errors, 0 lost",
         "goal_met": result["errors"] == 0 and result["lost"] == 0,
     }))

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "helpdesk.lib.security.ContentSecurityPolicyMiddleware",
     "helpdesk.lib.security.DatabaseUnavailableMiddleware",
+    "helpdesk.lib.security.RefuseNulMiddleware",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -264,6 +265,11 @@ KNOWLEDGE_EXTRACT_MEMORY_MB = env_int("KNOWLEDGE_EXTRACT_MEMORY_MB", 512, minimu
 WIDGET_MESSAGE_MAX_LENGTH = env_int("WIDGET_MESSAGE_MAX_LENGTH", 5000, minimum=1)
 WIDGET_RATE_LIMIT_PER_VISITOR = env_int("WIDGET_RATE_LIMIT_PER_VISITOR", 10, minimum=1)  # messages a minute
 WIDGET_RATE_LIMIT_PER_IP = env_int("WIDGET_RATE_LIMIT_PER_IP", 60, minimum=1)  # requests a minute
+# The widget's live traffic a minute: socket connects, resume frames and thread polls (and,
+# per address, typing). A widget whose socket is down polls every WIDGET_POLL_SECONDS (20 a
+# minute at 3); one that is up sends a resume on each (re)connect.
+WIDGET_LIVE_LIMIT_PER_VISITOR = env_int("WIDGET_LIVE_LIMIT_PER_VISITOR", 120, minimum=1)
+WIDGET_LIVE_LIMIT_PER_IP = env_int("WIDGET_LIVE_LIMIT_PER_IP", 600, minimum=1)
 # Reverse proxies in front of the web processes; rate limits then key on the address the
 # outermost one saw (from X-Forwarded-For) instead of the proxy's own.
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)

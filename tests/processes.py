@@ -128,8 +128,9 @@ def stack_env(redis_url: str | None = None) -> dict:
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
         # Every test client is 127.0.0.1: one IP's limit would be shared by the whole run.
-        # (Rate limits are tested in-process, tests/widget and tests/test_ratelimit.py.)
+        # (Tests of the limits themselves set their own: tests/realtime/test_socket_limits.py.)
         "WIDGET_RATE_LIMIT_PER_IP": "100000",
+        "WIDGET_LIVE_LIMIT_PER_IP": "100000",
     }
     return env
 

@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from helpdesk.conversations import actions
-from helpdesk.conversations.models import Message
+from helpdesk.conversations.models import Contact, Message
 from helpdesk.knowledge.models import Article
 from helpdesk.realtime import live
 from tests.conftest import widget_headers
@@ -101,3 +101,83 @@ def test_an_oversized_identify_payload_is_refused(client, workspace, visitor):
     assert response.status_code in (400, 413) and response.json()["error"]
     v.contact.refresh_from_db()
     assert v.contact.traits == {} and v.contact.name == ""
+
+
+# ---------------------------------------------------------------- NUL characters
+# PostgreSQL text refuses NUL: anything carrying one to a query was a 500. Outside the widget's
+# intake (which strips them, tests/realtime/test_hostile_frames.py) it is refused with a 400.
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/inbox/?q=%00",
+        "/inbox/?q=order%00",
+        "/inbox/canned?q=%00",
+        "/inbox/?before=%00",
+        "/inbox/?%00=1",
+        "/settings/knowledge/?q=%00",
+        "/settings/knowledge/?q=returns%00&kind=article",
+    ],
+)
+def test_a_nul_in_a_query_parameter_is_refused_with_400(client, owner, conversation, path):
+    client.force_login(owner)
+    response = client.get(path)
+    assert response.status_code == 400
+    assert response.content.decode() == "NUL characters are not allowed."
+
+
+def test_a_nul_in_an_agents_reply_is_refused_and_nothing_is_saved(agent_client, conversation):
+    before = conversation.messages.count()
+    response = agent_client.post(reverse("inbox:reply", args=[conversation.pk]), {"body": "On its way\x00"})
+    assert response.status_code == 400
+    assert conversation.messages.count() == before
+
+
+def test_a_nul_in_the_path_is_refused_with_400(client, db):
+    assert client.get("/invite/abc%00def/").status_code == 400
+
+
+def test_a_nul_in_the_sign_in_form_is_refused_with_400(client, db):
+    response = client.post(reverse("accounts:login"), {"username": "ada@example.com\x00", "password": "x"})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("query", [{"token": "wt_\x00"}, {"title": "Help\x00"}])
+def test_a_nul_in_the_widgets_query_string_is_refused_with_400(client, workspace, query):
+    query = {"token": workspace.public_token, **query}
+    assert client.get(reverse("widget:chat"), query).status_code == 400
+
+
+def test_a_nul_in_the_widgets_cursor_is_refused_with_400(client, workspace, visitor):
+    _v, raw = visitor
+    response = client.get(reverse("widget:thread"), {"after": "1\x00"}, **widget_headers(workspace, raw))
+    assert response.status_code == 400 and response.json()["error"]
+
+
+def test_a_widget_cursor_past_the_largest_id_is_refused_with_400(client, workspace, visitor):
+    _v, raw = visitor
+    response = client.get(reverse("widget:thread"), {"after": str(2**64)}, **widget_headers(workspace, raw))
+    assert response.status_code == 400 and response.json()["error"] == "Bad cursor."
+
+
+def test_a_nul_in_a_widget_token_header_is_not_a_500(client, workspace, visitor):
+    _v, raw = visitor
+    response = client.get(reverse("widget:thread"), HTTP_X_WIDGET_TOKEN="wt_\x00", HTTP_X_VISITOR_TOKEN=raw)
+    assert response.status_code == 403
+
+
+def test_the_widgets_message_form_keeps_a_visitors_message_with_its_nul_stripped(client, workspace, visitor):
+    _v, raw = visitor
+    response = client.post(
+        reverse("widget:send"), {"body": "Hi\x00 there", "page_url": "https://acme.test/\x00x"}, **widget_headers(workspace, raw)
+    )
+    assert response.status_code == 201
+    message = Message.objects.get()
+    assert message.body == "Hi there" and message.conversation.page_url == "https://acme.test/x"
+
+
+def test_a_new_visitors_page_url_loses_its_nul(client, workspace):
+    response = client.post(reverse("widget:start"), {"page_url": "https://acme.test/\x00pricing"}, **widget_headers(workspace))
+    assert response.status_code == 201
+    assert Contact.objects.get().last_page_url == "https://acme.test/pricing"

@@ -64,3 +64,35 @@ def test_behind_proxies_the_address_is_the_one_the_outermost_trusted_proxy_saw(r
     settings.NUM_PROXIES = 2
     assert ratelimit.client_ip(request) == "203.0.113.7"  # the client-supplied 6.6.6.6 is never used
     assert ratelimit.client_ip(rf.get("/", REMOTE_ADDR="10.0.0.1")) == "10.0.0.1"
+
+
+def test_a_websockets_address_comes_from_its_scope_as_a_requests_from_its_headers(rf, settings):
+    forwarded = "6.6.6.6, 203.0.113.7, 10.0.0.2"
+    scope = {"type": "websocket", "client": ["10.0.0.1", 51000], "headers": [(b"x-forwarded-for", forwarded.encode())]}
+    request = rf.get("/", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.1")
+    for proxies, expected in ((0, "10.0.0.1"), (1, "10.0.0.2"), (2, "203.0.113.7"), (5, "6.6.6.6")):
+        settings.NUM_PROXIES = proxies
+        assert ratelimit.client_ip(scope) == ratelimit.client_ip(request) == expected
+    settings.NUM_PROXIES = 1
+    assert ratelimit.client_ip({"type": "websocket", "client": ["10.0.0.1", 1], "headers": []}) == "10.0.0.1"
+    assert ratelimit.client_ip({"type": "websocket", "client": None, "headers": []}) == "unknown"
+
+
+def test_several_limits_are_counted_in_one_round_trip(monkeypatch):
+    backend = caches["default"]
+    client = ratelimit._client(backend)
+    executed = []
+    real_pipeline = client.pipeline
+
+    def counting_pipeline(*args, **kwargs):
+        pipe = real_pipeline(*args, **kwargs)
+        real_execute = pipe.execute
+        pipe.execute = lambda *a, **k: executed.append(1) or real_execute(*a, **k)
+        return pipe
+
+    monkeypatch.setattr(client, "pipeline", counting_pipeline)
+    outcomes = [ratelimit.over(("visitor", "v1", 2), ("ip", "a1", 3)) for _ in range(4)]
+    assert outcomes == [None, None, "visitor", "visitor"]
+    assert ratelimit.over(("visitor", "v2", 2), ("ip", "a1", 3)) == "ip"  # the address's 5th
+    assert len(executed) == 5
+

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 
@@ -17,26 +18,40 @@ logger = logging.getLogger(__name__)
 
 def hit(scope: str, key: str, limit: int, window: int = 60) -> bool:
     """Count one hit; True while the count in the current window is within `limit`."""
+    return over((scope, key, limit), window=window) is None
+
+
+def over(*counters: tuple[str, str, int], window: int = 60) -> str | None:
+    """Count one hit on each (scope, key, limit), all in one round trip to Redis; the scope of
+    the first one over its limit in the current window, or None while every one is within."""
     bucket = int(time.time() // window)
-    name = f"rl:{scope}:{key}:{bucket}"
+    names = [f"rl:{scope}:{key}:{bucket}" for scope, key, _limit in counters]
     try:
-        count = _count(name, window + 1)
+        counts = _count(names, window + 1)
     except Exception:  # the cache is down: allow, and say so
-        logger.warning("rate limit %s not counted: the cache is unreachable", scope, exc_info=True)
-        return True
-    return count <= limit
+        logger.warning("rate limit %s not counted: the cache is unreachable", counters[0][0], exc_info=True)
+        return None
+    for (scope, _key, limit), count in zip(counters, counts):
+        if count > limit:
+            return scope
+    return None
 
 
-def _count(name: str, timeout: int) -> int:
-    """Add one to the counter `name` (created with `timeout`) and return it. On Redis, in one
-    round trip: every widget message passes here."""
+def _count(names: list[str], timeout: int) -> list[int]:
+    """Add one to each counter in `names` (created with `timeout`) and return them. On Redis,
+    in one round trip: every widget message passes here."""
     backend = caches["default"]
     if isinstance(backend, RedisCache):
-        key = backend.make_and_validate_key(name)
         pipe = _client(backend).pipeline(transaction=False)
-        pipe.set(key, 0, ex=timeout, nx=True)
-        pipe.incr(key)
-        return int(pipe.execute()[1])
+        for name in names:
+            key = backend.make_and_validate_key(name)
+            pipe.set(key, 0, ex=timeout, nx=True)
+            pipe.incr(key)
+        return [int(n) for n in pipe.execute()[1::2]]
+    return [_count_one(name, timeout) for name in names]
+
+
+def _count_one(name: str, timeout: int) -> int:
     cache.add(name, 0, timeout=timeout)
     try:
         return cache.incr(name)
@@ -59,18 +74,24 @@ def _client(backend: RedisCache):
     return client
 
 
-def client_ip(request) -> str:
-    """The visitor's address. Behind NUM_PROXIES reverse proxies (each appending the address it
-    saw to X-Forwarded-For) it is the entry the outermost trusted proxy added; a client can
-    prepend anything it likes, so entries further left are never trusted."""
-    from django.conf import settings
-
-    proxies = getattr(settings, "NUM_PROXIES", 0)
+def client_ip(source) -> str:
+    """The visitor's address, for a request or for an ASGI scope (a websocket's). Behind
+    NUM_PROXIES reverse proxies (each appending the address it saw to X-Forwarded-For) it is
+    the entry the outermost trusted proxy added; a client can prepend anything it likes, so
+    entries further left are never trusted."""
+    if isinstance(source, dict):
+        client = source.get("client") or ("",)
+        remote = client[0] or ""
+        forwarded = ",".join(v.decode("latin-1") for k, v in source.get("headers", []) if k.lower() == b"x-forwarded-for")
+    else:
+        remote = source.META.get("REMOTE_ADDR", "")
+        forwarded = source.META.get("HTTP_X_FORWARDED_FOR", "")
+    proxies = settings.NUM_PROXIES
     if proxies:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         if hops:
             return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return remote or "unknown"
 
 
 # ---------------------------------------------------------------- failures (sign-in)

@@ -1,5 +1,6 @@
-"""Content-Security-Policy on every response (views may set their own `frame-ancestors`), and a
-clear 503 while the database is unreachable."""
+"""Content-Security-Policy on every response (views may set their own `frame-ancestors`), a
+clear 503 while the database is unreachable, no cookies on the widget's paths, and a 400 for
+NUL characters (which PostgreSQL text refuses) in a path, query string or form."""
 
 from __future__ import annotations
 
@@ -96,3 +97,49 @@ class WidgetSocketWithoutCookies:
         if scope.get("type") == "websocket" and is_widget_path(scope.get("path", "")):
             scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", []) if k.lower() != b"cookie"]}
         return await self.inner(scope, receive, send)
+
+
+# ---------------------------------------------------------------- NUL characters
+
+NUL = "\x00"
+
+
+def _has_nul(pairs) -> bool:
+    return any(NUL in key or any(NUL in value for value in values) for key, values in pairs)
+
+
+def carries_nul(request: HttpRequest) -> bool:
+    """Whether the path, the query string or (outside the widget) a form field or file name
+    carries a NUL character."""
+    if NUL in request.path:
+        return True
+    query = request.META.get("QUERY_STRING", "")
+    if ("%00" in query or NUL in query) and _has_nul(request.GET.lists()):
+        return True
+    if request.method == "POST" and not is_widget_path(request.path):
+        if _has_nul(request.POST.lists()):
+            return True
+        if any(NUL in name or any(NUL in (f.name or "") for f in files) for name, files in request.FILES.lists()):
+            return True
+    return False
+
+
+class RefuseNulMiddleware:
+    """PostgreSQL text refuses NUL ("\\x00"): a search box, a cursor or a form field carrying one
+    would reach a query and end in a 500. Refused here once, for every view, with a 400; forms
+    (whose fields refuse NUL already) and hand-read parameters alike. The widget's POST API is
+    the exception: its intake strips NUL from what a visitor sends (helpdesk.conversations.intake),
+    so that their message is kept. Put it after any middleware that limits the body's size: it
+    reads the form."""
+
+    MESSAGE = "NUL characters are not allowed."
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if carries_nul(request):
+            if request.path.startswith("/chat/api/"):
+                return JsonResponse({"error": self.MESSAGE}, status=400)
+            return HttpResponse(self.MESSAGE, status=400, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

@@ -18,6 +18,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
+from helpdesk.realtime import codes
+
 logger = logging.getLogger(__name__)
 
 
@@ -159,6 +161,6 @@ def on_commit(group: str, html: str | Callable[[], str]) -> None:
         transaction.on_commit(lambda: send(group, html))
 
 
-def close_group(group: str, code: int = 4001) -> None:
+def close_group(group: str, code: int = codes.CLOSED) -> None:
     """Ask every socket in the group to close (e.g. after a widget token is regenerated)."""
     transaction.on_commit(lambda: _group_send(group, {"type": "close.socket", "code": code}))

@@ -6,13 +6,16 @@ Frames from clients are small JSON objects with a "type":
   ping    {}                        presence heartbeat (inbox)
   message {"body", "client_id", "page_url"}   a visitor's message (widget; the push of the
                                     saved message is the acknowledgement)
-Anything else, malformed JSON, or an oversized frame closes the socket.
+Anything else (binary, malformed or too deeply nested JSON, an unknown type, bad fields), an
+oversized frame, or frames faster than a person could cause, close the socket with a 4xxx code
+of helpdesk.realtime.codes and one warning in the log.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -21,19 +24,25 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from helpdesk.realtime import groups, live
+from helpdesk.conversations.intake import TYPING_PER_SECOND
+from helpdesk.lib import ratelimit
+from helpdesk.realtime import codes, groups, live
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME = 4096
-CLOSE_FORBIDDEN = 4003
-CLOSE_BAD_FRAME = 4400
-CLOSE_TOO_BIG = 1009
+# Frames a socket may send: a burst of FRAME_BURST, then FRAME_RATE a second. People send a
+# frame every few seconds at most (typing every 2 s, a ping every 25 s, a resume per click).
+FRAME_BURST = 30
+FRAME_RATE = 10.0
 
 
 class _Base(AsyncWebsocketConsumer):
     joined: list[str]
     max_frame = MAX_FRAME
+    closing = False
+    typing_second = 0
+    typing_count = 0
 
     async def dispatch(self, message):
         # Channels runs close_old_connections() before every event, in a hop to the shared
@@ -59,39 +68,81 @@ class _Base(AsyncWebsocketConsumer):
         await self.send(text_data=event["html"])
 
     async def close_socket(self, event):
-        await self.close(code=event.get("code", 4001))
+        await self.close(code=event.get("code", codes.CLOSED))
 
-    def parse(self, text_data: str | None) -> dict | None:
-        if text_data is None or len(text_data) > self.max_frame:
-            return None
+    def who(self) -> str:
+        return ratelimit.client_ip(self.scope)
+
+    async def refuse(self, code: int, why: str) -> None:
+        """Close with `code`, saying why in one line of the log. Frames that were already on
+        their way are ignored."""
+        if self.closing:
+            return
+        self.closing = True
+        logger.warning("%s closed with %s for %s: %s", self.scope.get("path", "socket"), code, self.who(), why)
+        await self.close(code=code)
+
+    def flooding(self) -> bool:
+        """A token bucket of FRAME_BURST frames refilled at FRAME_RATE a second, per socket."""
+        now = time.monotonic()
+        last = getattr(self, "_frame_clock", None)
+        allowance = FRAME_BURST if last is None else min(FRAME_BURST, self._allowance + (now - last) * FRAME_RATE)
+        self._frame_clock = now
+        self._allowance = allowance - 1
+        return allowance < 1
+
+    def typing_too_soon(self) -> bool:
+        """Typing frames past TYPING_PER_SECOND in a second of one socket are dropped here,
+        without a hop to the database thread nor a round trip to Redis (the count in `live`
+        covers a person's other sockets)."""
+        second = int(time.time())
+        if second != self.typing_second:
+            self.typing_second, self.typing_count = second, 0
+        self.typing_count += 1
+        return self.typing_count > TYPING_PER_SECOND
+
+    def parse(self, text_data: str) -> tuple[dict | None, str]:
         try:
             frame = json.loads(text_data)
+        except RecursionError:
+            return None, "JSON nested too deeply"
         except ValueError:
-            return None
+            return None, "not JSON"
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            return None
-        return frame
+            return None, "not a frame object with a type"
+        return frame, ""
 
     async def receive(self, text_data=None, bytes_data=None):
-        if bytes_data is not None or (text_data is not None and len(text_data) > self.max_frame):
-            await self.close(code=CLOSE_TOO_BIG)
+        if self.closing:
             return
-        frame = self.parse(text_data)
+        if self.flooding():
+            await self.refuse(codes.TOO_MANY, "frames faster than allowed")
+            return
+        if text_data is None:
+            await self.refuse(codes.BAD_FRAME, "a binary frame")
+            return
+        if len(text_data) > self.max_frame:
+            await self.refuse(codes.TOO_BIG, f"a frame of {len(text_data)} characters")
+            return
+        frame, why = self.parse(text_data)
         handler = getattr(self, f"on_{frame['type']}", None) if frame else None
         if handler is None:
-            await self.close(code=CLOSE_BAD_FRAME)
+            await self.refuse(codes.BAD_FRAME, why or f"an unknown frame type {frame['type'][:40]!r}")
             return
         try:
             await handler(frame)
-        except (TypeError, ValueError):
-            await self.close(code=CLOSE_BAD_FRAME)
+        except (TypeError, ValueError) as e:
+            await self.refuse(codes.BAD_FRAME, f"a bad {frame['type']} frame ({e})")
+
+
+def _id(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= live.MAX_ID:
+        raise ValueError("bad id")
+    return value
 
 
 def _cursor(frame: dict) -> int:
-    after = frame.get("after", 0)
-    if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-        raise ValueError("bad cursor")
-    return after
+    return _id(frame.get("after", 0))
 
 
 class WidgetConsumer(_Base):
@@ -103,29 +154,42 @@ class WidgetConsumer(_Base):
         return max(MAX_FRAME, 4 * settings.WIDGET_MESSAGE_MAX_LENGTH + 1024)
 
     async def connect(self):
-        query = parse_qs(self.scope.get("query_string", b"").decode())
+        self.ip = ratelimit.client_ip(self.scope)
+        query = parse_qs(self.scope.get("query_string", b"").decode("utf-8", "replace"))
         token = (query.get("token") or [""])[0]
         visitor_token = (query.get("visitor") or [""])[0]
-        visitor = await database_sync_to_async(live.widget_visitor)(token, visitor_token)
-        if visitor is None:
-            await self.close(code=CLOSE_FORBIDDEN)
+        visitor = await database_sync_to_async(live.widget_visitor)(token, visitor_token, self.ip)
+        if visitor == codes.TOO_MANY:
+            # Accepted only to say why: a refused handshake tells the client nothing.
+            await self.accept()
+            await self.refuse(codes.TOO_MANY, "connects over the limit")
+            return
+        if isinstance(visitor, int):
+            await self.close(code=visitor)
             return
         self.visitor = visitor
         await self.join(groups.contact(visitor.contact_id), groups.widget(visitor.workspace_id), groups.visitor(visitor.pk))
         await self.accept()
 
+    def who(self) -> str:
+        visitor = getattr(self, "visitor", None)
+        return f"visitor {visitor.pk} at {self.ip}" if visitor else self.ip
+
     async def on_resume(self, frame):
-        html = await database_sync_to_async(live.widget_replay)(self.visitor, _cursor(frame))
-        if html:
+        html = await database_sync_to_async(live.widget_replay_limited)(self.visitor, _cursor(frame), self.ip)
+        if html is None:
+            await self.refuse(codes.TOO_MANY, "resumes over the limit")
+        elif html:
             await self.send(text_data=html)
 
     async def on_typing(self, frame):
-        await database_sync_to_async(live.visitor_typing)(self.visitor)
+        if not self.typing_too_soon():
+            await database_sync_to_async(live.visitor_typing)(self.visitor, self.ip)
 
     async def on_message(self, frame):
         try:
             await database_sync_to_async(live.widget_message)(
-                self.visitor, frame.get("body"), frame.get("client_id"), frame.get("page_url", "")
+                self.visitor, frame.get("body"), frame.get("client_id"), frame.get("page_url", ""), self.ip
             )
         except (OperationalError, InterfaceError):
             # Nothing saved, no acknowledgement: the widget posts it over HTTP, whose 503 it
@@ -142,26 +206,26 @@ class InboxConsumer(_Base):
     async def connect(self):
         membership = await database_sync_to_async(live.inbox_membership)(self.scope.get("user"))
         if membership is None:
-            await self.close(code=CLOSE_FORBIDDEN)
+            await self.close(code=codes.FORBIDDEN)
             return
         self.membership = membership
         await self.join(groups.agents(membership.workspace_id), groups.agent(membership.user_id))
         await self.accept()
         await database_sync_to_async(live.agent_seen)(membership)
 
+    def who(self) -> str:
+        return f"user {self.membership.user_id}" if hasattr(self, "membership") else super().who()
+
     async def on_resume(self, frame):
-        conversation_id = frame.get("conversation")
-        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
-            raise ValueError("bad conversation")
+        conversation_id = _id(frame.get("conversation"))
         html = await database_sync_to_async(live.inbox_replay)(self.membership, conversation_id, _cursor(frame))
         if html:
             await self.send(text_data=html)
 
     async def on_typing(self, frame):
-        conversation_id = frame.get("conversation")
-        if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
-            raise ValueError("bad conversation")
-        await database_sync_to_async(live.agent_typing)(self.membership, conversation_id)
+        conversation_id = _id(frame.get("conversation"))
+        if not self.typing_too_soon():
+            await database_sync_to_async(live.agent_typing)(self.membership, conversation_id)
 
     async def on_ping(self, frame):
         await database_sync_to_async(live.agent_seen)(self.membership)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, intake
 from helpdesk.conversations.models import Conversation, Message, Visitor
-from helpdesk.lib import ratelimit
-from helpdesk.realtime import broadcast, groups
+from helpdesk.realtime import broadcast, codes, groups
 
 REPLAY_LIMIT = 500
+MAX_ID = 2**63 - 1  # ids are bigints: a larger cursor is not one
 # Message ids are given out when a row is inserted, but transactions in different processes
 # commit (and push) in their own order: a client may hear of message 11 before message 10
 # commits. So a replay also re-sends the last minute's messages below the cursor; clients
@@ -29,13 +27,21 @@ def _after(after: int):
     return Q(id__gt=after) | Q(created_at__gte=timezone.now() - REPLAY_GRACE)
 
 
-def widget_visitor(token: str, visitor_token: str) -> Visitor | None:
-    if not token or len(token) > 100:
-        return None
+def widget_visitor(token: str, visitor_token: str, ip: str) -> Visitor | int:
+    """The visitor a widget socket connects as, or the close code that refuses it. The
+    address's connects are counted before anything is looked up (a reconnect storm costs no
+    database work), the visitor's after."""
+    if intake.live_refusal(ip=ip):
+        return codes.TOO_MANY
+    if not token or len(token) > 100 or intake.NUL in token or intake.NUL in visitor_token:
+        return codes.FORBIDDEN
     workspace = Workspace.objects.filter(public_token=token, widget_enabled=True).first()
-    if workspace is None:
-        return None
-    return actions.visitor_for_token(workspace, visitor_token)
+    visitor = actions.visitor_for_token(workspace, visitor_token) if workspace is not None else None
+    if visitor is None:
+        return codes.FORBIDDEN
+    if intake.live_refusal(visitor_id=visitor.pk):
+        return codes.TOO_MANY
+    return visitor
 
 
 def widget_replay(visitor: Visitor, after: int) -> str:
@@ -48,27 +54,32 @@ def widget_replay(visitor: Visitor, after: int) -> str:
     return "".join(render_to_string("widget/chat.html#message-oob", {"message": m}) for m in messages)
 
 
-def widget_message(visitor: Visitor, body, client_id, page_url) -> bool:
-    """A message the widget sent over its socket: saved exactly as the HTTP API saves it (the
+def widget_replay_limited(visitor: Visitor, after: int, ip: str) -> str | None:
+    """A resume frame's replay, or None when the visitor or their address is over the limit."""
+    if intake.live_refusal(ip=ip, visitor_id=visitor.pk):
+        return None
+    return widget_replay(visitor, after)
+
+
+def widget_message(visitor: Visitor, body, client_id, page_url, ip: str) -> bool:
+    """A message the widget sent over its socket, through the same intake as the HTTP API (the
     push of the saved message is the widget's acknowledgement). Malformed frames raise
     ValueError (the socket closes); a message the HTTP API would refuse (empty, too long, too
     fast) is dropped here, unsaved: the widget, seeing no acknowledgement, posts it over HTTP
     with the same client_id and shows the refusal."""
-    if not isinstance(body, str) or not isinstance(client_id, str) or not isinstance(page_url, str):
+    if not all(isinstance(v, str) for v in (body, client_id, page_url)) or not client_id:
         raise ValueError("bad message frame")
-    client_id = str(uuid.UUID(client_id))  # ValueError if it is not one
-    body = body.strip()
-    if not body or len(body) > settings.WIDGET_MESSAGE_MAX_LENGTH:
+    outcome = intake.post_visitor_message(visitor, body, client_id=client_id, page_url=page_url, ip=ip)
+    if isinstance(outcome, intake.Refusal):
+        if outcome.code == "bad_client_id":
+            raise ValueError("bad message frame")
         return False
-    if not ratelimit.hit("widget-visitor", str(visitor.pk), settings.WIDGET_RATE_LIMIT_PER_VISITOR):
-        return False
-    page_url = page_url.strip()
-    page_url = page_url if page_url.startswith(("http://", "https://")) and len(page_url) <= 2000 else ""
-    actions.post_customer_message(visitor, body, client_id=client_id, page_url=page_url)
     return True
 
 
-def visitor_typing(visitor: Visitor) -> None:
+def visitor_typing(visitor: Visitor, ip: str) -> None:
+    if not intake.typing_allowed(f"visitor:{visitor.pk}", ip):
+        return
     conversation = actions.current_conversation(visitor.contact)
     if conversation is None:
         return
@@ -96,6 +107,8 @@ def inbox_replay(membership: Membership, conversation_id: int, after: int) -> st
 
 
 def agent_typing(membership: Membership, conversation_id: int) -> None:
+    if not intake.typing_allowed(f"agent:{membership.user_id}:{conversation_id}"):
+        return
     conversation = _conversation(membership, conversation_id)
     if conversation is None:
         return

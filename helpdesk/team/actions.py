@@ -18,12 +18,12 @@ from django.utils import timezone
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership, User, Workspace
-from helpdesk.realtime import broadcast, groups
+from helpdesk.realtime import broadcast, codes, groups
 from helpdesk.team.forms import CannedResponseForm
 from helpdesk.team.models import CannedResponse, Invitation, hash_token, invitation_expiry, new_invitation_token
 from helpdesk.workspace import activity
 
-CLOSE_DEACTIVATED = 4003
+CLOSE_DEACTIVATED = codes.FORBIDDEN
 
 
 class NotAllowed(Exception):

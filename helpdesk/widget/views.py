@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import uuid
 from functools import cache
 from pathlib import Path
 
@@ -28,7 +27,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, intake
 from helpdesk.conversations.models import Message, Visitor
 from helpdesk.lib import ratelimit
 from helpdesk.lib.security import policy
@@ -62,7 +61,7 @@ def embed_js(request: HttpRequest) -> HttpResponse:
 
 
 def _workspace(token: str | None) -> Workspace | None:
-    if not token or len(token) > 100:
+    if not token or len(token) > 100 or intake.NUL in token:
         return None
     return Workspace.objects.filter(public_token=token, widget_enabled=True).first()
 
@@ -113,13 +112,8 @@ def start(request: HttpRequest) -> JsonResponse:
         return _error("This chat is not available.", 404)
     if _ip_limited(request):
         return _error("Too many requests. Please wait a minute and try again.", 429)
-    _visitor_row, raw = actions.start_visitor(workspace, page_url=_page_url(request.POST.get("page_url", "")))
+    _visitor_row, raw = actions.start_visitor(workspace, page_url=intake.clean_page_url(request.POST.get("page_url", "")))
     return JsonResponse({"visitor": raw}, status=201)
-
-
-def _page_url(raw: str) -> str:
-    raw = (raw or "").strip()
-    return raw if raw.startswith(("http://", "https://")) and len(raw) <= 2000 else ""
 
 
 @require_GET
@@ -132,6 +126,11 @@ def thread(request: HttpRequest) -> HttpResponse:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
         return _error("Bad cursor.", 400)
+    if after > live.MAX_ID:
+        return _error("Bad cursor.", 400)
+    refusal = intake.live_refusal(ip=ratelimit.client_ip(request), visitor_id=visitor.pk)
+    if refusal:
+        return _error(refusal.error, refusal.status)
     html = live.widget_replay(visitor, after)
     html += render_to_string("widget/chat.html#availability-oob", presence.widget_state(workspace))
     response = HttpResponse(html)
@@ -145,24 +144,16 @@ def send_message(request: HttpRequest) -> HttpResponse:
     workspace, visitor = _visitor(request)
     if visitor is None:
         return _error("Unknown visitor. Reload the chat to start again.", 403)
-    body = (request.POST.get("body") or "").strip()
-    if not body:
-        return _error("Type a message first.", 400)
-    if len(body) > settings.WIDGET_MESSAGE_MAX_LENGTH:
-        return _error(f"That message is too long (the limit is {settings.WIDGET_MESSAGE_MAX_LENGTH} characters).", 413)
-    client_id = request.POST.get("client_id") or ""
-    if client_id:
-        try:
-            client_id = str(uuid.UUID(client_id))
-        except ValueError:
-            return _error("Bad message id.", 400)
-    if _ip_limited(request) or not ratelimit.hit(
-        "widget-visitor", str(visitor.pk), settings.WIDGET_RATE_LIMIT_PER_VISITOR
-    ):
-        return _error("You're sending messages too quickly. Please wait a minute.", 429)
-    message = actions.post_customer_message(
-        visitor, body, client_id=client_id or None, page_url=_page_url(request.POST.get("page_url", ""))
+    outcome = intake.post_visitor_message(
+        visitor,
+        request.POST.get("body") or "",
+        client_id=request.POST.get("client_id") or None,
+        page_url=request.POST.get("page_url", ""),
+        ip=ratelimit.client_ip(request),
     )
+    if isinstance(outcome, intake.Refusal):
+        return _error(outcome.error, outcome.status)
+    message = outcome
     return HttpResponse(render_to_string("widget/chat.html#message", {"message": message}), status=201)
 
 
@@ -176,6 +167,8 @@ def identify(request: HttpRequest) -> JsonResponse:
         return _error("Too many requests. Please wait a minute and try again.", 429)
     try:
         data = json.loads(request.body or b"{}")
+    except RecursionError:
+        return _error("The body is nested too deeply.", 400)
     except ValueError:
         return _error("The body must be JSON.", 400)
     if not isinstance(data, dict):
@@ -185,15 +178,19 @@ def identify(request: HttpRequest) -> JsonResponse:
         value = data.get(key, "")
         if not isinstance(value, str) or len(value) > limit:
             return _error(f"{key} must be a string of at most {limit} characters.", 400)
-        fields[key] = value.strip()
+        fields[key] = intake.clean_text(value).strip()
     if fields["email"]:
         try:
             validate_email(fields["email"])
         except ValidationError:
             return _error("email must be a valid email address.", 400)
     traits = data.get("traits") or {}
-    if not isinstance(traits, dict) or len(json.dumps(traits)) > 4096:
+    if not isinstance(traits, dict):
         return _error("traits must be a JSON object of at most 4 KB.", 400)
+    try:
+        traits = intake.clean_traits(traits)
+    except ValueError as e:
+        return _error(str(e), 400)
     before = visitor.contact_id
     try:
         contact = actions.identify(visitor, traits=traits, **fields)
@@ -223,6 +220,9 @@ def feedback(request: HttpRequest, pk: int) -> JsonResponse:
     workspace, visitor = _visitor(request)
     if visitor is None:
         return _error("Unknown visitor.", 403)
+    refusal = intake.feedback_refusal(visitor.pk, ratelimit.client_ip(request))
+    if refusal:
+        return _error(refusal.error, refusal.status)
     message = (
         Message.objects.select_related("conversation")
         .filter(pk=pk, conversation__contact_id=visitor.contact_id, author_kind=Message.Author.AI)

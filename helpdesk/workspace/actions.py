@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from helpdesk.accounts.models import User, Workspace, new_identity_secret, new_public_token
-from helpdesk.realtime import broadcast, groups
+from helpdesk.realtime import broadcast, codes, groups
 from helpdesk.workspace import activity
 from helpdesk.workspace.forms import WidgetForm
 
@@ -24,7 +24,7 @@ def regenerate_public_token(workspace: Workspace, actor: User) -> Workspace:
         workspace.public_token = new_public_token()
         workspace.save(update_fields=["public_token"])
         activity.record(workspace, actor, "widget.token_regenerated")
-        broadcast.close_group(groups.widget(workspace.pk), code=4001)
+        broadcast.close_group(groups.widget(workspace.pk), code=codes.CLOSED)
     return workspace
 
 

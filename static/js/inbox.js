@@ -85,9 +85,13 @@
     opened = true;
     resume();
   });
-  document.addEventListener("htmx:wsClose", function () {
+  document.addEventListener("htmx:wsClose", function (e) {
     socket = null;
     document.getElementById("connection").classList.remove("hidden");
+    var code = e.detail.event && e.detail.event.code, wrapper = e.detail.socketWrapper;
+    // The ws extension reconnects by itself only after an abnormal close (1006, 1011-1013);
+    // after too many frames, the inbox tries again itself, a little later.
+    if (code === hdClose.TOO_MANY && wrapper) setTimeout(function () { if (!socket) wrapper.reconnect(); }, 10000 + Math.random() * 20000);
   });
   setInterval(function () { if (socket) socket.send(JSON.stringify({ type: "ping" })); }, 25000);
 

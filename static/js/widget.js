@@ -110,12 +110,14 @@
     socket = null;
     body.removeAttribute("data-live");
     var code = e.detail.event && e.detail.event.code;
-    if (code === 4003) { restart(); return; }
-    // VISITOR_CHANGED (helpdesk/realtime/codes.py): this browser now speaks for another
-    // contact (identify in another tab) or was forgotten (reset): show that contact's thread.
-    if (code === 4005) { clearThread(); connect(); return; }
-    if (code === 4001) { showNotice("This chat was closed by the site. Reload the page to continue."); return; }
+    if (code === hdClose.FORBIDDEN) { restart(); return; }
+    // VISITOR_CHANGED: this browser now speaks for another contact (identify in another tab)
+    // or was forgotten (reset): show that contact's thread.
+    if (code === hdClose.VISITOR_CHANGED) { clearThread(); connect(); return; }
+    if (code === hdClose.CLOSED) { showNotice("This chat was closed by the site. Reload the page to continue."); return; }
     startPolling();
+    // Too many sockets or frames from here: poll meanwhile, and try the socket again later.
+    if (code === hdClose.TOO_MANY) setTimeout(function () { if (!socket) connect(); }, 30000 + Math.random() * 30000);
   });
 
   document.addEventListener("hd:message", function (e) {

@@ -301,34 +301,6 @@ def test_typing_indicators_cross_both_ways(workspace, agent, visitor):
     assert 'id="typing"' in at_widget and f"{agent.display_name} is typing" in at_widget
 
 
-@pytest.mark.parametrize(
-    "frame,code",
-    [
-        ("not json", 4400),
-        (json.dumps(["a", "list"]), 4400),
-        (json.dumps({"type": "launch_missiles"}), 4400),
-        (json.dumps({"type": "resume", "after": "yesterday"}), 4400),
-        (json.dumps({"type": "resume", "after": -1}), 4400),
-        (json.dumps({"type": "message", "body": ["not", "text"], "client_id": "0b8f2b51-7c1e-4c1e-9a3e-7c8c8f1b2a10"}), 4400),
-        (json.dumps({"type": "message", "body": "hi", "client_id": "not-a-uuid"}), 4400),
-        (json.dumps({"type": "message", "body": "hi"}), 4400),
-        ("x" * 30_000, 1009),
-    ],
-)
-def test_bad_frames_close_the_socket(workspace, visitor, frame, code):
-    _v, raw = visitor
-
-    async def scenario():
-        comm = widget_socket(workspace, raw)
-        await comm.connect()
-        await comm.send_to(text_data=frame)
-        output = await comm.receive_output(timeout=1)
-        await comm.disconnect()
-        return output
-
-    assert run(scenario) == {"type": "websocket.close", "code": code}
-
-
 CLIENT_ID = "5f0c2d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f"
 
 

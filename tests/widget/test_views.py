@@ -237,6 +237,33 @@ def test_the_thread_refuses_a_visitor_token_under_another_workspaces_widget(clie
     assert "Hello, where is my order?" not in response.content.decode()
 
 
+def test_thread_polls_are_limited_per_visitor(client, workspace, visitor, settings, frozen_clock):
+    settings.WIDGET_LIVE_LIMIT_PER_VISITOR = 3
+    _, raw = visitor
+    _, other_raw = actions.start_visitor(workspace)
+    statuses = [client.get(THREAD, **widget_headers(workspace, raw)).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    assert client.get(THREAD, **widget_headers(workspace, raw)).json()["error"]
+    assert client.get(THREAD, **widget_headers(workspace, other_raw)).status_code == 200
+
+
+def test_thread_polls_are_limited_per_address(client, workspace, settings, frozen_clock):
+    settings.WIDGET_LIVE_LIMIT_PER_IP = 3
+    tokens = [actions.start_visitor(workspace)[1] for _ in range(4)]
+    statuses = [client.get(THREAD, **widget_headers(workspace, raw)).status_code for raw in tokens]
+    assert statuses == [200, 200, 200, 429]
+    elsewhere = client.get(THREAD, REMOTE_ADDR="198.51.100.9", **widget_headers(workspace, tokens[-1]))
+    assert elsewhere.status_code == 200
+
+
+def test_a_real_visitor_polling_for_a_minute_is_never_refused(client, workspace, visitor, frozen_clock):
+    """The widget polls every WIDGET_POLL_SECONDS while its socket is down, and asks once more
+    on every (re)connect; several pages of the site may be open at once."""
+    _, raw = visitor
+    polls = 3 * 60 // settings.WIDGET_POLL_SECONDS  # three tabs polling for a whole minute
+    assert all(client.get(THREAD, **widget_headers(workspace, raw)).status_code == 200 for _ in range(polls))
+
+
 # ---------------------------------------------------------------- messages
 
 
@@ -350,6 +377,34 @@ def test_the_endpoints_are_post_or_get_only(client, workspace, visitor):
     assert client.post(CHAT, {"token": workspace.public_token}).status_code == 405
 
 
+# ---------------------------------------------------------------- feedback
+
+
+@pytest.fixture
+def answer(conversation):
+    return actions.post_ai_reply(conversation, conversation.messages.get().pk, "Delivery takes two days.", [])
+
+
+def rate(client, workspace, raw, answer, rating="up", **extra):
+    return client.post(reverse("widget:feedback", args=[answer.pk]), {"rating": rating}, **widget_headers(workspace, raw), **extra)
+
+
+def test_ratings_are_limited_per_visitor(client, workspace, visitor, answer, settings, frozen_clock):
+    settings.WIDGET_RATE_LIMIT_PER_VISITOR = 2
+    _, raw = visitor
+    statuses = [rate(client, workspace, raw, answer, rating).status_code for rating in ("up", "down", "up")]
+    assert statuses == [200, 200, 429]
+    assert answer.__class__.objects.get(pk=answer.pk).feedback.rating == "down"  # the refused one changed nothing
+
+
+def test_ratings_are_limited_per_address(client, workspace, visitor, answer, settings, frozen_clock):
+    settings.WIDGET_RATE_LIMIT_PER_IP = 2
+    _, raw = visitor
+    statuses = [rate(client, workspace, raw, answer).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    assert rate(client, workspace, raw, answer, REMOTE_ADDR="198.51.100.9").status_code == 200
+
+
 # ---------------------------------------------------------------- identify
 
 
@@ -388,6 +443,18 @@ def test_identify_records_name_email_and_traits(client, workspace, visitor):
     assert response.json() == {"ok": True, "verified": False, "changed": False}
     contact = Contact.objects.get(pk=v.contact_id)
     assert (contact.name, contact.email, contact.traits) == ("Ada", "ada@example.com", {"plan": "pro"})
+
+
+def test_identify_accepts_traits_nested_four_levels_deep(client, workspace, visitor):
+    v, raw = visitor
+    traits = {"address": {"lines": [{"street": "Main St 1"}]}}  # the traits object, address, lines, a line
+    assert identify(client, workspace, raw, {"traits": traits}).status_code == 200
+    assert Contact.objects.get(pk=v.contact_id).traits == traits
+    deeper = {"address": {"lines": [{"street": ["Main St 1"]}]}}
+    response = identify(client, workspace, raw, {"traits": deeper})
+    assert response.status_code == 400
+    assert response.json()["error"] == "traits may nest at most 4 levels deep."
+    assert Contact.objects.get(pk=v.contact_id).traits == traits
 
 
 def test_identify_refuses_a_wrong_hash_and_changes_nothing(client, workspace, visitor, conversation):
