@@ -29,6 +29,14 @@ MAX_FRAME = 4096
 CLOSE_FORBIDDEN = 4003
 CLOSE_BAD_FRAME = 4400
 CLOSE_TOO_BIG = 1009
+# An inbox socket lives only as long as the sign-in it was opened with (the inbox page acts on
+# these two codes):
+# - the browser's session ended (signed out there, or found gone on resume): the page shows
+#   that, and goes to the sign-in page instead of reconnecting;
+CLOSE_SIGNED_OUT = 4401
+# - the agent's password or role changed: the page reconnects, and is let in again only if its
+#   session still holds (the browser that changed the password), with the role as it is now.
+CLOSE_REAUTHORIZE = 4012
 
 
 class _Base(AsyncWebsocketConsumer):
@@ -141,11 +149,16 @@ class InboxConsumer(_Base):
 
     async def connect(self):
         membership = await database_sync_to_async(live.inbox_membership)(self.scope.get("user"))
-        if membership is None:
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        if membership is None or not session_key:
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.membership = membership
-        await self.join(groups.agents(membership.workspace_id), groups.agent(membership.user_id))
+        self.session_key = session_key
+        # agent.<user>: closed when the password or role changes, or the member is deactivated;
+        # session.<hash>: closed when this browser signs out.
+        await self.join(groups.agents(membership.workspace_id), groups.agent(membership.user_id), groups.session(session_key))
         await self.accept()
         await database_sync_to_async(live.agent_seen)(membership)
 
@@ -153,6 +166,12 @@ class InboxConsumer(_Base):
         conversation_id = frame.get("conversation")
         if not isinstance(conversation_id, int) or isinstance(conversation_id, bool):
             raise ValueError("bad conversation")
+        # The close that signing out (or a password change) broadcasts may have been lost (Redis
+        # down at that moment): a replay can show any thread, private notes included, so it is
+        # given only while the socket's sign-in still holds.
+        if not await database_sync_to_async(live.inbox_sign_in_holds)(self.membership, self.session_key):
+            await self.close(code=CLOSE_SIGNED_OUT)
+            return
         html = await database_sync_to_async(live.inbox_replay)(self.membership, conversation_id, _cursor(frame))
         if html:
             await self.send(text_data=html)

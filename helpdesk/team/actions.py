@@ -19,6 +19,7 @@ from django.utils import timezone
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.realtime import broadcast, groups
+from helpdesk.realtime.consumers import CLOSE_REAUTHORIZE
 from helpdesk.team.forms import CannedResponseForm
 from helpdesk.team.models import CannedResponse, Invitation, hash_token, invitation_expiry, new_invitation_token
 from helpdesk.workspace import activity
@@ -220,6 +221,8 @@ def set_role(actor: Membership, target: Membership, role: str) -> Membership:
         previous, target.role = target.role, role
         target.save(update_fields=["role"])
         activity.record(target.workspace, actor.user, "team.role_changed", member=target.user.email, role=role, previous=previous)
+        # Their inbox sockets reconnect, to be authorized with the new role.
+        broadcast.close_group(groups.agent(target.user_id), code=CLOSE_REAUTHORIZE)
     return target
 
 

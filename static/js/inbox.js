@@ -78,16 +78,45 @@
     if (form) htmx.trigger(form, "change");
   }
 
+  // Close codes of helpdesk/realtime/consumers.py: the sign-in the socket was opened with no
+  // longer holds. Signed out: say so and go to the sign-in page (which sends a browser that is
+  // still signed in straight back). Password or role changed: reconnect once, after a moment
+  // (the browser that changed the password gets its renewed session cookie with the answer to
+  // that change, which may still be on its way); a session that no longer holds is refused,
+  // and then this browser is signed out too.
+  var CLOSE_FORBIDDEN = 4003, CLOSE_SIGNED_OUT = 4401, CLOSE_REAUTHORIZE = 4012;
+  var reauthorizing = false;
+
+  function status(text) {
+    var el = document.getElementById("connection");
+    if (text) el.textContent = text;
+    el.classList.remove("hidden");
+  }
+
+  function toSignIn() {
+    status("You are signed out. Taking you to the sign-in page…");
+    var login = document.getElementById("live").getAttribute("data-login-url");
+    window.location.assign(login + "?next=" + encodeURIComponent(location.pathname + location.search));
+  }
+
   document.addEventListener("htmx:wsOpen", function (e) {
     socket = e.detail.socketWrapper;
+    reauthorizing = false;
     document.getElementById("connection").classList.add("hidden");
     if (opened) refreshList();
     opened = true;
     resume();
   });
-  document.addEventListener("htmx:wsClose", function () {
+  document.addEventListener("htmx:wsClose", function (e) {
     socket = null;
-    document.getElementById("connection").classList.remove("hidden");
+    var code = e.detail.event ? e.detail.event.code : 0;
+    if (code === CLOSE_SIGNED_OUT || (reauthorizing && code !== CLOSE_REAUTHORIZE)) return toSignIn();
+    if (code === CLOSE_FORBIDDEN) return status("You no longer have access to this workspace.");
+    status();
+    if (code === CLOSE_REAUTHORIZE) {
+      reauthorizing = true;
+      setTimeout(e.detail.socketWrapper.reconnect, 1000 + Math.random() * 1000);
+    }
   });
   setInterval(function () { if (socket) socket.send(JSON.stringify({ type: "ping" })); }, 25000);
 

@@ -87,6 +87,30 @@ def test_signing_out_by_get_is_refused(agent_client, agent):
     assert signed_in_as(agent_client) == agent
 
 
+def test_changing_the_password_keeps_this_browser_signed_in_and_signs_out_every_other(agent):
+    this, other = Client(), Client()
+    for browser in (this, other):
+        browser.post(LOGIN, {"username": agent.email, "password": PASSWORD})
+        assert signed_in_as(browser) == agent
+    response = this.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"},
+    )
+    assert response["Location"] == reverse("accounts:password_change_done")
+    assert signed_in_as(this) == agent
+    assert signed_in_as(other) is None
+    agent.refresh_from_db()
+    assert agent.check_password("a-brand-new-secret-9")
+
+
+def test_the_password_page_asks_for_the_old_password(agent_client):
+    response = agent_client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "a-wrong-guess", "new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"},
+    )
+    assert response.status_code == 200 and "Your old password was entered incorrectly" in response.content.decode()
+
+
 def reset_link(message) -> str:
     return re.search(r"https?://testserver(/\S+)", message.body).group(1)
 
