@@ -253,6 +253,8 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # failed sign-ins per address
 LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 30, minimum=1)  # failed sign-ins per IP
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 3, minimum=1)  # reset emails an hour
+PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 20, minimum=1)  # reset requests an hour
 WIDGET_POLL_SECONDS = env_int("WIDGET_POLL_SECONDS", 3, minimum=1)
 AGENT_ONLINE_SECONDS = env_int("AGENT_ONLINE_SECONDS", 90, minimum=10)
 # A new conversation's away reply waits this long (an agent may still pick it up; the worker

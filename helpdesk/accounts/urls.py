@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from helpdesk.accounts.forms import EmailAuthenticationForm
-from helpdesk.accounts.views import LoginView
+from helpdesk.accounts.views import LoginView, PasswordResetConfirmView, PasswordResetView
 
 app_name = "accounts"
 urlpatterns = [
@@ -28,11 +28,8 @@ urlpatterns = [
     ),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/password_reset_email.txt",
-            subject_template_name="accounts/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
+        PasswordResetView.as_view(
+            template_name="accounts/password_reset.html", success_url=reverse_lazy("accounts:password_reset_done")
         ),
         name="password_reset",
     ),
@@ -43,7 +40,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        PasswordResetConfirmView.as_view(
             template_name="accounts/password_reset_confirm.html", success_url=reverse_lazy("accounts:password_reset_complete")
         ),
         name="password_reset_confirm",
