@@ -172,10 +172,20 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
 
 
 def accept_invitation_as_new_user(invitation: Invitation, name: str, password: str) -> User:
+    """A new account for the invited address, joined to the workspace, at most once: the
+    invitation is locked first, so concurrent accepts of one link queue up, and every one after
+    the first finds it used."""
+    exists = CannotAccept("An account with this email address already exists: sign in to accept.", 409)
     with transaction.atomic():
+        invitation = _locked_invitation(invitation)
+        _check_acceptable(invitation)
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise CannotAccept("An account with this email address already exists: sign in to accept.", 409)
-        user = User.objects.create_user(invitation.email, password, name=name)
+            raise exists
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(invitation.email, password, name=name)
+        except IntegrityError:  # made meanwhile another way (another workspace's invitation to it)
+            raise exists from None
         accept_invitation(invitation, user)
     return user
 
