@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shlex
+import socket
+import sys
+import time
 from contextlib import closing
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,7 +23,7 @@ from helpdesk.conversations.models import Visitor
 from helpdesk.knowledge.models import Document
 from tests import livehttp
 from tests.conftest import make_member
-from tests.processes import Stack, stack_env
+from tests.processes import ROOT, Stack, free_port, stack_env
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
@@ -66,6 +71,31 @@ def _chunked_post(port: int, total: int) -> tuple[bytes, int, bool]:
     closed = livehttp.closed_by_server(sock)
     sock.close()
     return response, sent, closed
+
+
+def test_the_procfiles_web_command_refuses_it_too(tmp_path, transactional_db):
+    """The Procfile starts daphne through its own command, not `python -m daphne` as the
+    tests' Stack does: the limits come with the application either way."""
+    web_line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    stack = Stack(env={**stack_env(), "PORT": str(free_port())})
+    argv = shlex.split(web_line.removeprefix("web:").replace("${PORT:-8000}", stack.env["PORT"]))
+    assert argv[0] == "daphne" and argv[-1] == "helpdesk.asgi:application"
+    argv[0] = str(Path(sys.executable).parent / "daphne")
+    stack._spawn("web", argv, tmp_path)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", int(stack.env["PORT"])), timeout=10)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, stack.output()
+                time.sleep(0.1)
+        sock.sendall(_post_head("/healthz", f"Content-Length: {200 * MB}\r\n"))
+        assert livehttp.status_of(livehttp.read_response(sock)) == 413
+        sock.close()
+    finally:
+        stack.stop()
 
 
 def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives_and_the_process_does_not_grow(web):

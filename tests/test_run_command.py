@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -56,6 +57,10 @@ def test_run_starts_everything_prints_three_lines_and_stops_cleanly(tmp_path: Pa
         assert f'src="http://127.0.0.1:{port}/embed.js"' in page and "HelpdeskWidget" in page
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=5) as r:
             assert r.status == 200
+        # its web process refuses an oversized body from its headers alone (helpdesk.lib.daphne_limits)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 209715200\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 413 ")
 
         pg_pid = int((tmp_path / "pgdata" / "postmaster.pid").read_text().split()[0])
         redis_pid = int((tmp_path / "run" / "redis.pid").read_text().strip())
