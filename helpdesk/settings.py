@@ -276,12 +276,28 @@ NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 LOGIN_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)  # failed sign-ins per address
 LOGIN_FAILURE_LIMIT_PER_IP = env_int("LOGIN_FAILURE_LIMIT_PER_IP", 30, minimum=1)  # failed sign-ins per IP
 LOGIN_LOCKOUT_SECONDS = env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 3, minimum=1)  # reset emails an hour
+PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 20, minimum=1)  # reset requests an hour
 WIDGET_POLL_SECONDS = env_int("WIDGET_POLL_SECONDS", 3, minimum=1)
 AGENT_ONLINE_SECONDS = env_int("AGENT_ONLINE_SECONDS", 90, minimum=10)
 # A new conversation's away reply waits this long (an agent may still pick it up; the worker
 # is not woken at the moment the message is on its way to the inbox).
 AWAY_REPLY_DELAY_SECONDS = env_int("AWAY_REPLY_DELAY_SECONDS", 3, minimum=0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
+
+# ---------------------------------------------------------------- request and message sizes
+# The largest request body of an ordinary route (the widget's API, forms, sign-in); uploads
+# take KNOWLEDGE_DOCUMENT_MAX_BYTES plus room for the form around the file. A larger body is
+# refused with 413 before it is read (helpdesk/lib/bodylimit.py).
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 1024 * 1024, minimum=4096)
+# The largest websocket message (and frame) the server takes in; a larger one closes the
+# socket (1009) before it is buffered. It must hold the largest widget frame: a message of
+# WIDGET_MESSAGE_MAX_LENGTH characters, JSON-encoded (up to 4 * that + 1024 characters), in
+# UTF-8 (up to 4 bytes a character).
+_WIDGET_FRAME_MAX_BYTES = 4 * (4 * WIDGET_MESSAGE_MAX_LENGTH + 1024)
+WEBSOCKET_MESSAGE_MAX_BYTES = env_int(
+    "WEBSOCKET_MESSAGE_MAX_BYTES", max(64 * 1024, _WIDGET_FRAME_MAX_BYTES), minimum=_WIDGET_FRAME_MAX_BYTES
+)
 
 # ---------------------------------------------------------------- static files, i18n
 

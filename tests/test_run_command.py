@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -165,6 +166,10 @@ def test_run_starts_everything_and_prints_three_lines(run):
         page = r.read().decode()
     assert f'src="http://127.0.0.1:{run.port}/embed.js"' in page and "HelpdeskWidget" in page
     assert run.get("/accounts/login/")[0] == 200
+    # its web process refuses an oversized body from its headers alone (helpdesk.lib.daphne_limits)
+    with socket.create_connection(("127.0.0.1", run.port), timeout=10) as s:
+        s.sendall(b"POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 209715200\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 413 ")
 
     assert _alive(run.pg_pid()) and _alive(run.redis_pid())
     # The new data folder's server was settled to its buffer cache size (and restarted once).

@@ -2,6 +2,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 
+from helpdesk.accounts.actions import LOGIN_EMAIL_SCOPE
 from helpdesk.lib import ratelimit
 
 
@@ -9,7 +10,8 @@ class EmailAuthenticationForm(AuthenticationForm):
     """Sign-in by email address, with a lockout against guessing: after LOGIN_FAILURE_LIMIT
     failed attempts for one address (or LOGIN_FAILURE_LIMIT_PER_IP from one IP address), further
     attempts are refused without checking the password until LOGIN_LOCKOUT_SECONDS have passed
-    since the first failure. A successful sign-in clears the address's count."""
+    since the first failure. A successful sign-in, or a completed password reset, clears the
+    address's count."""
 
     username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
     locked_out = False
@@ -22,7 +24,7 @@ class EmailAuthenticationForm(AuthenticationForm):
         ip = ratelimit.client_ip(self.request) if self.request is not None else "unknown"
         keys = [("login-ip", ip, settings.LOGIN_FAILURE_LIMIT_PER_IP)]
         if self.cleaned_data.get("username"):
-            keys.append(("login-email", self.cleaned_data["username"], settings.LOGIN_FAILURE_LIMIT))
+            keys.append((LOGIN_EMAIL_SCOPE, self.cleaned_data["username"], settings.LOGIN_FAILURE_LIMIT))
         return keys
 
     def clean(self):
@@ -40,5 +42,5 @@ class EmailAuthenticationForm(AuthenticationForm):
                 ratelimit.record_failure(scope, key, settings.LOGIN_LOCKOUT_SECONDS)
             raise
         if self.cleaned_data.get("username"):
-            ratelimit.clear_failures("login-email", self.cleaned_data["username"])
+            ratelimit.clear_failures(LOGIN_EMAIL_SCOPE, self.cleaned_data["username"])
         return cleaned

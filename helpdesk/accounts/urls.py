@@ -2,7 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from helpdesk.accounts.forms import EmailAuthenticationForm
-from helpdesk.accounts.views import LoginView
+from helpdesk.accounts.views import LoginView, PasswordResetConfirmView, PasswordResetView
 
 app_name = "accounts"
 urlpatterns = [
@@ -15,12 +15,21 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="accounts/password_change.html", success_url=reverse_lazy("accounts:password_change_done")
+        ),
+        name="password_change",
+    ),
+    path(
+        "password/changed/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="accounts/password_reset.html",
-            email_template_name="accounts/password_reset_email.txt",
-            subject_template_name="accounts/password_reset_subject.txt",
-            success_url=reverse_lazy("accounts:password_reset_done"),
+        PasswordResetView.as_view(
+            template_name="accounts/password_reset.html", success_url=reverse_lazy("accounts:password_reset_done")
         ),
         name="password_reset",
     ),
@@ -31,7 +40,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
+        PasswordResetConfirmView.as_view(
             template_name="accounts/password_reset_confirm.html", success_url=reverse_lazy("accounts:password_reset_complete")
         ),
         name="password_reset_confirm",

@@ -25,6 +25,7 @@ from helpdesk.accounts.models import Membership, Workspace
 from helpdesk.knowledge import actions
 from helpdesk.knowledge.forms import DUPLICATE_QUESTION, ArticleForm, DocumentForm, DocumentUploadForm, FAQForm
 from helpdesk.knowledge.models import FAQ, Article, Document, IndexStatus
+from helpdesk.lib.bodylimit import accepts_upload
 from helpdesk.lib.markdown import render_markdown
 from helpdesk.workspace import activity
 
@@ -292,6 +293,7 @@ def _save(request: HttpRequest, item: actions.Item, form) -> actions.Item | None
     return item
 
 
+@accepts_upload  # a document's edit form may replace its file
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
@@ -319,6 +321,7 @@ def preview(request: HttpRequest) -> HttpResponse:
     return render(request, "knowledge/article_form.html#preview", {"preview": _preview(request.POST.get("body", ""))})
 
 
+@accepts_upload
 @login_required
 @require_http_methods(["GET", "POST"])
 def upload(request: HttpRequest) -> HttpResponse:

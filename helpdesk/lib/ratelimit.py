@@ -37,6 +37,18 @@ def over(*counters: tuple[str, str, int], window: int = 60) -> str | None:
     return None
 
 
+def hit_within(scope: str, key: str, limit: int, window: int) -> bool:
+    """Count one hit; True while there have been at most `limit` since the key's first hit, in a
+    window of `window` seconds that starts at that first hit (not at a clock boundary, where a
+    fixed window would let twice the limit through)."""
+    try:
+        count = _count([f"rl-win:{scope}:{key}"], window)[0]
+    except Exception:  # the cache is down: allow, and say so
+        logger.warning("rate limit %s not counted: the cache is unreachable", scope, exc_info=True)
+        return True
+    return count <= limit
+
+
 def _count(names: list[str], timeout: int) -> list[int]:
     """Add one to each counter in `names` (created with `timeout`) and return them. On Redis,
     in one round trip: every widget message passes here."""

@@ -11,15 +11,21 @@ FORBIDDEN = 4003  # not (or no longer) allowed: unknown token, no workspace, dea
 # The browser's visitor token now belongs to another contact, or was forgotten
 # (`Helpdesk("reset")`): the widget reconnects, or starts a new visitor when refused.
 VISITOR_CHANGED = 4005
+# The password or the role changed: the inbox reconnects once (the browser that made the change
+# is let in again, with its new role), and goes to the sign-in page if refused.
+REAUTHORIZE = 4012
 BAD_FRAME = 4400  # a frame this socket does not understand: binary, not JSON, too deep, unknown type, bad fields
 TOO_BIG = 4413  # a frame over the socket's size limit
+SIGNED_OUT = 4401  # this browser's sign-in ended (signed out, session gone): go to the sign-in page
 TOO_MANY = 4429  # too many frames, or too many connects from one address: try again later
 
 ALL = {
     "CLOSED": CLOSED,
     "FORBIDDEN": FORBIDDEN,
     "VISITOR_CHANGED": VISITOR_CHANGED,
+    "REAUTHORIZE": REAUTHORIZE,
     "BAD_FRAME": BAD_FRAME,
     "TOO_BIG": TOO_BIG,
+    "SIGNED_OUT": SIGNED_OUT,
     "TOO_MANY": TOO_MANY,
 }

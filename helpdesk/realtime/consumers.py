@@ -35,6 +35,9 @@ MAX_FRAME = 4096
 # frame every few seconds at most (typing every 2 s, a ping every 25 s, a resume per click).
 FRAME_BURST = 30
 FRAME_RATE = 10.0
+# An inbox socket lives only as long as the sign-in it was opened with: it joins a group of its
+# session (closed with codes.SIGNED_OUT when that browser signs out) and one of its user
+# (closed with codes.REAUTHORIZE when the password or role changes), and `resume` re-checks it.
 
 
 class _Base(AsyncWebsocketConsumer):
@@ -205,11 +208,16 @@ class InboxConsumer(_Base):
 
     async def connect(self):
         membership = await database_sync_to_async(live.inbox_membership)(self.scope.get("user"))
-        if membership is None:
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None)
+        if membership is None or not session_key:
             await self.close(code=codes.FORBIDDEN)
             return
         self.membership = membership
-        await self.join(groups.agents(membership.workspace_id), groups.agent(membership.user_id))
+        self.session_key = session_key
+        # agent.<user>: closed when the password or role changes, or the member is deactivated;
+        # session.<hash>: closed when this browser signs out.
+        await self.join(groups.agents(membership.workspace_id), groups.agent(membership.user_id), groups.session(session_key))
         await self.accept()
         await database_sync_to_async(live.agent_seen)(membership)
 
@@ -218,6 +226,12 @@ class InboxConsumer(_Base):
 
     async def on_resume(self, frame):
         conversation_id = _id(frame.get("conversation"))
+        # The close that signing out (or a password change) broadcasts may have been lost (Redis
+        # down at that moment): a replay can show any thread, private notes included, so it is
+        # given only while the socket's sign-in still holds.
+        if not await database_sync_to_async(live.inbox_sign_in_holds)(self.membership, self.session_key):
+            await self.close(code=codes.SIGNED_OUT)
+            return
         html = await database_sync_to_async(live.inbox_replay)(self.membership, conversation_id, _cursor(frame))
         if html:
             await self.send(text_data=html)

@@ -1,5 +1,7 @@
 """Channel-layer group names. Each names exactly who receives: too wide a group is a leak."""
 
+import hashlib
+
 
 def agents(workspace_id: int) -> str:
     """Every inbox socket of a workspace's agents: rows, threads, notes, typing, presence."""
@@ -24,3 +26,9 @@ def agent(user_id: int) -> str:
 def visitor(visitor_id: int) -> str:
     """One browser's widget sockets: closed when the browser is linked to another contact."""
     return f"visitor.{visitor_id}"
+
+
+def session(session_key: str) -> str:
+    """The inbox sockets opened with one browser session (its sign-in). Named by a hash of the
+    session key: group names are visible to anyone who can read Redis, the key never is."""
+    return "session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]

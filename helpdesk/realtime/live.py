@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from importlib import import_module
 
+from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, Workspace
@@ -89,6 +93,23 @@ def visitor_typing(visitor: Visitor, ip: str) -> None:
 
 def inbox_membership(user) -> Membership | None:
     return access.membership_for_user(user)
+
+
+def inbox_sign_in_holds(membership: Membership, session_key: str) -> bool:
+    """Whether the session an inbox socket was opened with is still signed in as its agent (not
+    signed out, expired, or left behind by a password change), and the membership is still
+    active with the same role. Two small queries: the session row, the membership and user."""
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    if data.get(SESSION_KEY) != str(membership.user_id):
+        return False
+    current = (
+        Membership.objects.select_related("user")
+        .filter(pk=membership.pk, is_active=True, user__is_active=True)
+        .first()
+    )
+    if current is None or current.role != membership.role:
+        return False
+    return constant_time_compare(data.get(HASH_SESSION_KEY, ""), current.user.get_session_auth_hash())
 
 
 def _conversation(membership: Membership, conversation_id: int) -> Conversation | None:

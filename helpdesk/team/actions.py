@@ -171,10 +171,20 @@ def accept_invitation(invitation: Invitation, user: User) -> Membership:
 
 
 def accept_invitation_as_new_user(invitation: Invitation, name: str, password: str) -> User:
+    """A new account for the invited address, joined to the workspace, at most once: the
+    invitation is locked first, so concurrent accepts of one link queue up, and every one after
+    the first finds it used."""
+    exists = CannotAccept("An account with this email address already exists: sign in to accept.", 409)
     with transaction.atomic():
+        invitation = _locked_invitation(invitation)
+        _check_acceptable(invitation)
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise CannotAccept("An account with this email address already exists: sign in to accept.", 409)
-        user = User.objects.create_user(invitation.email, password, name=name)
+            raise exists
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(invitation.email, password, name=name)
+        except IntegrityError:  # made meanwhile another way (another workspace's invitation to it)
+            raise exists from None
         accept_invitation(invitation, user)
     return user
 
@@ -220,6 +230,8 @@ def set_role(actor: Membership, target: Membership, role: str) -> Membership:
         previous, target.role = target.role, role
         target.save(update_fields=["role"])
         activity.record(target.workspace, actor.user, "team.role_changed", member=target.user.email, role=role, previous=previous)
+        # Their inbox sockets reconnect, to be authorized with the new role.
+        broadcast.close_group(groups.agent(target.user_id), code=codes.REAUTHORIZE)
     return target
 
 

@@ -164,10 +164,14 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
     an account signs in first, then joins. Either way they land in the inbox."""
     try:
         invitation = actions.find_invitation(token)
+        existing = User.objects.filter(email__iexact=invitation.email).first()
+        if existing is not None:
+            # The account may be the one that another accept of this same link has just made:
+            # read the invitation again after the account (the two are committed together).
+            invitation = actions.find_invitation(token)
     except actions.CannotAccept as e:
         return _cannot_accept(request, e)
     context = {"invitation": invitation, "workspace": invitation.workspace}
-    existing = User.objects.filter(email__iexact=invitation.email).first()
     signed_in = request.user if request.user.is_authenticated else None
 
     if signed_in is not None and signed_in != existing:

@@ -78,8 +78,29 @@
     if (form) htmx.trigger(form, "change");
   }
 
+  // Close codes (hdClose, helpdesk/realtime/codes.py) for a sign-in the socket was opened with
+  // that no longer holds. Signed out: say so and go to the sign-in page (which sends a browser that is
+  // still signed in straight back). Password or role changed: reconnect once, after a moment
+  // (the browser that changed the password gets its renewed session cookie with the answer to
+  // that change, which may still be on its way); a session that no longer holds is refused,
+  // and then this browser is signed out too.
+  var reauthorizing = false;
+
+  function status(text) {
+    var el = document.getElementById("connection");
+    if (text) el.textContent = text;
+    el.classList.remove("hidden");
+  }
+
+  function toSignIn() {
+    status("You are signed out. Taking you to the sign-in page…");
+    var login = document.getElementById("live").getAttribute("data-login-url");
+    window.location.assign(login + "?next=" + encodeURIComponent(location.pathname + location.search));
+  }
+
   document.addEventListener("htmx:wsOpen", function (e) {
     socket = e.detail.socketWrapper;
+    reauthorizing = false;
     document.getElementById("connection").classList.add("hidden");
     if (opened) refreshList();
     opened = true;
@@ -87,8 +108,14 @@
   });
   document.addEventListener("htmx:wsClose", function (e) {
     socket = null;
-    document.getElementById("connection").classList.remove("hidden");
-    var code = e.detail.event && e.detail.event.code, wrapper = e.detail.socketWrapper;
+    var code = e.detail.event ? e.detail.event.code : 0, wrapper = e.detail.socketWrapper;
+    if (code === hdClose.SIGNED_OUT || (reauthorizing && code !== hdClose.REAUTHORIZE)) return toSignIn();
+    if (code === hdClose.FORBIDDEN) return status("You no longer have access to this workspace.");
+    status();
+    if (code === hdClose.REAUTHORIZE && wrapper) {
+      reauthorizing = true;
+      setTimeout(wrapper.reconnect, 1000 + Math.random() * 1000);
+    }
     // The ws extension reconnects by itself only after an abnormal close (1006, 1011-1013);
     // after too many frames, the inbox tries again itself, a little later.
     if (code === hdClose.TOO_MANY && wrapper) setTimeout(function () { if (!socket) wrapper.reconnect(); }, 10000 + Math.random() * 20000);

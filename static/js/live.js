@@ -18,7 +18,7 @@
   window.hdCursor = 0;
   // The close codes the server's sockets send: the same names and numbers as
   // helpdesk/realtime/codes.py (tests/realtime/test_codes.py keeps them in step).
-  window.hdClose = { CLOSED: 4001, FORBIDDEN: 4003, VISITOR_CHANGED: 4005, BAD_FRAME: 4400, TOO_BIG: 4413, TOO_MANY: 4429 };
+  window.hdClose = { CLOSED: 4001, FORBIDDEN: 4003, VISITOR_CHANGED: 4005, REAUTHORIZE: 4012, BAD_FRAME: 4400, TOO_BIG: 4413, SIGNED_OUT: 4401, TOO_MANY: 4429 };
   var ownWrite = false;
 
   // Run `fn` (which swaps the response to one's own write) without moving the cursor.

@@ -87,13 +87,39 @@ def test_signing_out_by_get_is_refused(agent_client, agent):
     assert signed_in_as(agent_client) == agent
 
 
+def test_changing_the_password_keeps_this_browser_signed_in_and_signs_out_every_other(agent):
+    this, other = Client(), Client()
+    for browser in (this, other):
+        browser.post(LOGIN, {"username": agent.email, "password": PASSWORD})
+        assert signed_in_as(browser) == agent
+    response = this.post(
+        reverse("accounts:password_change"),
+        {"old_password": PASSWORD, "new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"},
+    )
+    assert response["Location"] == reverse("accounts:password_change_done")
+    assert signed_in_as(this) == agent
+    assert signed_in_as(other) is None
+    agent.refresh_from_db()
+    assert agent.check_password("a-brand-new-secret-9")
+
+
+def test_the_password_page_asks_for_the_old_password(agent_client):
+    response = agent_client.post(
+        reverse("accounts:password_change"),
+        {"old_password": "a-wrong-guess", "new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"},
+    )
+    assert response.status_code == 200 and "Your old password was entered incorrectly" in response.content.decode()
+
+
 def reset_link(message) -> str:
     return re.search(r"https?://testserver(/\S+)", message.body).group(1)
 
 
-def test_a_password_reset_sends_a_link_that_sets_a_new_password(client, agent):
-    response = client.post(RESET, {"email": "agent@acme.test"})
+def test_a_password_reset_sends_a_link_that_sets_a_new_password(client, agent, ask_for_reset, deliver_resets):
+    response = ask_for_reset(client, "agent@acme.test")
     assert response["Location"] == reverse("accounts:password_reset_done")
+    assert mail.outbox == []  # the email is the worker's job
+    assert deliver_resets() == 1
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["agent@acme.test"]
@@ -114,8 +140,9 @@ def test_a_password_reset_sends_a_link_that_sets_a_new_password(client, agent):
     assert signed_in_as(client) == agent
 
 
-def test_a_reset_link_works_only_once(client, agent):
-    client.post(RESET, {"email": "agent@acme.test"})
+def test_a_reset_link_works_only_once(client, agent, ask_for_reset, deliver_resets):
+    ask_for_reset(client, "agent@acme.test")
+    deliver_resets()
     link = reset_link(mail.outbox[0])
     form = client.get(link, follow=True)
     client.post(form.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"})
@@ -129,9 +156,10 @@ def test_a_forged_reset_link_is_refused(client, agent):
     assert "This link is invalid or has already been used" in page.content.decode()
 
 
-def test_a_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(client, agent):
-    response = client.post(RESET, {"email": "nobody@acme.test"})
+def test_a_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(client, agent, ask_for_reset, deliver_resets):
+    response = ask_for_reset(client, "nobody@acme.test")
     assert response["Location"] == reverse("accounts:password_reset_done")
+    assert deliver_resets() == 0
     assert mail.outbox == []
 
 

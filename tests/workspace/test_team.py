@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import httpx
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -14,12 +17,14 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from helpdesk.accounts.models import Membership, User
+from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.realtime import groups
-from helpdesk.team.models import Invitation, hash_token
+from helpdesk.team.models import Invitation, hash_token, new_invitation_token
 from helpdesk.team.tasks import send_invitation
 from helpdesk.workspace.models import Activity
 from tests.conftest import make_member
+from tests.livehttp import csrf_token
+from tests.processes import Stack, stack_env
 
 STRONG = "purple-kettle-harbour-9"
 
@@ -451,3 +456,60 @@ def test_the_page_lists_members_with_role_and_status_and_pending_invitations(own
         assert text in html
     own_row = html.split(f'id="member-{owner.memberships.get().pk}"')[1].split("</tr>")[0]
     assert "Deactivate" not in own_row and "<select" not in own_row
+
+
+# ---------------------------------------------------------------- accepting at the same time
+
+
+@pytest.mark.processes
+@pytest.mark.django_db(transaction=True)
+def test_four_people_accepting_one_link_at_the_same_moment_make_one_account(tmp_path, transactional_db):
+    """The link was forwarded (or double-clicked): four browsers post the form at once to a
+    real web process. One account, one membership; every other browser is told the link was used."""
+    workspace = Workspace.objects.create(name="Acme")
+    owner = make_member(workspace, "owner@acme.test", Membership.Role.OWNER)
+    token = new_invitation_token()
+    Invitation.objects.create(workspace=workspace, email="new@acme.test", invited_by=owner, token_hash=hash_token(token))
+    stack = Stack(env=stack_env())
+    stack.start_web(tmp_path)
+    try:
+        link = f"/invite/{token}/"
+        browsers = [httpx.Client(base_url=stack.base_url, timeout=30) for _ in range(4)]
+        forms = [csrf_token(browser, link) for browser in browsers]
+        start = threading.Barrier(len(browsers))
+
+        def accept(i: int) -> httpx.Response:
+            data = {"csrfmiddlewaretoken": forms[i], "name": f"Person {i}", "password": STRONG, "password_again": STRONG}
+            start.wait()
+            return browsers[i].post(link, data=data)
+
+        with ThreadPoolExecutor(len(browsers)) as pool:
+            answers = list(pool.map(accept, range(len(browsers))))
+        for browser in browsers:
+            browser.close()
+    finally:
+        stack.stop()
+
+    accepted = [a for a in answers if a.status_code == 302]
+    refused = [a for a in answers if a.status_code != 302]
+    assert len(accepted) == 1 and accepted[0].headers["location"] == "/inbox/", [a.status_code for a in answers]
+    assert all(400 <= a.status_code < 500 and "already been used" in a.text for a in refused), [(a.status_code, a.text[:200]) for a in refused]
+    user = User.objects.get(email="new@acme.test")
+    assert Membership.objects.filter(user=user).count() == 1
+    assert Invitation.objects.get().accepted_by == user
+
+
+def test_an_account_made_for_the_address_in_the_meantime_gets_a_clear_answer_not_a_500(invite, monkeypatch):
+    """Another workspace's invitation to the same address was accepted a moment before: the
+    account is created between this accept's check and its insert."""
+    link = invite("new@acme.test")
+    real_create_user = User.objects.create_user
+
+    def beaten_to_it(email, password=None, **extra):
+        real_create_user(email, "pw-for-tests-1")
+        return real_create_user(email, password, **extra)
+
+    monkeypatch.setattr(User.objects, "create_user", beaten_to_it)
+    response = Client().post(link, {"name": "Nora", "password": STRONG, "password_again": STRONG})
+    assert response.status_code == 409 and "already exists" in response.content.decode()
+    assert Invitation.objects.get().accepted_at is None
