@@ -82,7 +82,9 @@ def throwaway_database() -> str:
         import dj_database_url
 
         s = dj_database_url.parse(base)
-        conninfo = dict(host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"])
+        conninfo = dict(
+            host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"]
+        )
     else:
         s = embedded.ensure_postgres(pgdata, run_dir)
         conninfo = dict(host=s["HOST"], port=s["PORT"], user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"])
@@ -123,9 +125,23 @@ def private_redis() -> str:
     folder = Path(tempfile.mkdtemp(prefix="bench-redis-"))
     sock = folder / "redis.sock"
     proc = subprocess.Popen(
-        [embedded.redis_binary(), "--port", "0", "--unixsocket", str(sock), "--unixsocketperm", "700",
-         "--save", "", "--appendonly", "no", "--dir", str(folder)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            embedded.redis_binary(),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 10
     while not embedded._redis_alive(sock):

@@ -77,13 +77,20 @@ def main() -> None:
     workspace = Workspace.objects.create(name=f"bench-ai-{uuid.uuid4().hex[:6]}", away_message="")
     AISettings.objects.create(workspace=workspace, enabled=True)
     article = Article.objects.create(
-        workspace=workspace, title="Shipping and delivery",
+        workspace=workspace,
+        title="Shipping and delivery",
         body="# Shipping\n\nWe ship to every country in the European Union. Delivery to Norway takes five to seven days.",
     )
     index_article.call(article.pk)
     env = stack_env()
     env.pop("DATABASE_URL")
-    env.update(OPENAI_BASE_URL=stub.url, OPENAI_API_KEY="sk-bench", LOG_LEVEL="ERROR", WIDGET_RATE_LIMIT_PER_IP="1000000", WIDGET_LIVE_LIMIT_PER_IP="1000000")
+    env.update(
+        OPENAI_BASE_URL=stub.url,
+        OPENAI_API_KEY="sk-bench",
+        LOG_LEVEL="ERROR",
+        WIDGET_RATE_LIMIT_PER_IP="1000000",
+        WIDGET_LIVE_LIMIT_PER_IP="1000000",
+    )
     stack = Stack(env=env)
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -98,16 +105,20 @@ def main() -> None:
         stub.stop()
         workspace.delete()
     ms = [(s - stub.first_token_delay) * 1000 for s in samples]
-    print(json.dumps({
-        "bench": "ai_first_token",
-        "n": len(ms),
-        "p50_ms": round(statistics.median(ms), 1),
-        "p95_ms": round(pct(ms, 95), 1),
-        "max_ms": round(max(ms), 1),
-        "stub_first_token_delay_ms": stub.first_token_delay * 1000,
-        "goal_p95_ms": 100,
-        "post_p50_ms": round(statistics.median(POSTS) * 1000, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "ai_first_token",
+                "n": len(ms),
+                "p50_ms": round(statistics.median(ms), 1),
+                "p95_ms": round(pct(ms, 95), 1),
+                "max_ms": round(max(ms), 1),
+                "stub_first_token_delay_ms": stub.first_token_delay * 1000,
+                "goal_p95_ms": 100,
+                "post_p50_ms": round(statistics.median(POSTS) * 1000, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -94,7 +94,9 @@ def start_echo(stack, tmp: Path, app: str = "application") -> str:
     from tests.processes import free_port
 
     port = free_port()
-    stack._spawn("echo", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), f"bench.echo_asgi:{app}"], tmp)
+    stack._spawn(
+        "echo", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), f"bench.echo_asgi:{app}"], tmp
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -150,7 +152,9 @@ async def open_agents(uri: str, origin: str, cookies: list[str]) -> Agents:
 
     agents = Agents(
         [
-            await websockets.connect(uri, origin=origin, additional_headers={"Cookie": c} if c else None, max_queue=None)
+            await websockets.connect(
+                uri, origin=origin, additional_headers={"Cookie": c} if c else None, max_queue=None
+            )
             for c in cookies
         ]
     )
@@ -170,7 +174,9 @@ def new_visitors(workspace, n: int) -> list[str]:
 
     raws = ["vt_" + secrets.token_urlsafe(32) for _ in range(n)]
     with transaction.atomic():
-        contacts = Contact.objects.bulk_create([Contact(workspace=workspace, last_seen_at=timezone.now()) for _ in raws])
+        contacts = Contact.objects.bulk_create(
+            [Contact(workspace=workspace, last_seen_at=timezone.now()) for _ in raws]
+        )
         Visitor.objects.bulk_create(
             [Visitor(workspace=workspace, contact=c, token_hash=hash_token(raw)) for c, raw in zip(contacts, raws)]
         )
@@ -250,7 +256,9 @@ async def paced(total: int, rate: float, send) -> None:
     await asyncio.gather(*tasks)
 
 
-async def product_run(visitor_socks: list, agent_socks: list, total: int, rate: float, first: set | None = None) -> dict:
+async def product_run(
+    visitor_socks: list, agent_socks: list, total: int, rate: float, first: set | None = None
+) -> dict:
     """Visitors send as the widget does with its socket open: a message frame (saved, then pushed).
     `first`: the message numbers that are their visitor's first (a conversation is opened)."""
     tally = Tally(len(agent_socks))
@@ -302,7 +310,9 @@ async def scenario(stack, echo_url: str, workspace, cookies: list[str], sizes: l
         total = MESSAGES.get(n, n)
         log(f"{n} visitors: issuing tokens, connecting")
         raws = await database_sync_to_async(new_visitors)(workspace, n)
-        socks = await open_many([f"{stack.ws_url}/ws/chat/?token={token}&visitor={raw}" for raw in raws], stack.base_url)
+        socks = await open_many(
+            [f"{stack.ws_url}/ws/chat/?token={token}&visitor={raw}" for raw in raws], stack.base_url
+        )
         echo_socks = await open_many([f"{echo_url}/ws/echo/?role=visitor"] * n, stack.base_url)
         drains = [asyncio.create_task(drain(ws)) for ws in socks + echo_socks]
         # warm-up: a few messages of each kind, not counted
@@ -366,20 +376,24 @@ def main() -> None:
     ratios = [r["p95_over_floor_p95"] for r in runs.values()]
     lost = sum(r["product"]["lost"] for r in runs.values())
     errors = sum(r["product"]["errors"] for r in runs.values())
-    print(json.dumps({
-        "bench": "delivery",
-        "agents": AGENTS,
-        "ai": args.ai,
-        "rate_per_s": args.rate,
-        "floor": args.floor,
-        "runs": {str(n): r for n, r in runs.items()},
-        "send_path": "a message frame over the visitor's widget socket, as the widget sends with its socket open (saved, then pushed); floor: websocket frame to a bare Channels consumer",
-        "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP={IP_LIMIT} for the bench (all visitors share 127.0.0.1); WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
-        "lost": lost,
-        "errors": errors,
-        "goal": "p95 <= 2x floor p95, lost 0",
-        "goal_met": lost == 0 and errors == 0 and all(r is not None and r <= 2 for r in ratios),
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "delivery",
+                "agents": AGENTS,
+                "ai": args.ai,
+                "rate_per_s": args.rate,
+                "floor": args.floor,
+                "runs": {str(n): r for n, r in runs.items()},
+                "send_path": "a message frame over the visitor's widget socket, as the widget sends with its socket open (saved, then pushed); floor: websocket frame to a bare Channels consumer",
+                "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP={IP_LIMIT} for the bench (all visitors share 127.0.0.1); WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
+                "lost": lost,
+                "errors": errors,
+                "goal": "p95 <= 2x floor p95, lost 0",
+                "goal_met": lost == 0 and errors == 0 and all(r is not None and r <= 2 for r in ratios),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -60,4 +60,6 @@ class EchoNoHop(Echo):
 
 
 application = ProtocolTypeRouter({"http": health, "websocket": URLRouter([path("ws/echo/", Echo.as_asgi())])})
-no_hop_application = ProtocolTypeRouter({"http": health, "websocket": URLRouter([path("ws/echo/", EchoNoHop.as_asgi())])})
+no_hop_application = ProtocolTypeRouter(
+    {"http": health, "websocket": URLRouter([path("ws/echo/", EchoNoHop.as_asgi())])}
+)

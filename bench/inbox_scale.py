@@ -209,16 +209,20 @@ def main() -> None:
         for page in ("inbox", "conversation")
     )
     worst_p95 = max(results[s][page]["p95_ms"] for s in SIZES for page in ("inbox", "conversation"))
-    print(json.dumps({
-        "bench": "inbox_scale",
-        "requests_per_page": args.requests,
-        "sizes": {f"{s // 1000}k": results[s] for s in SIZES},
-        "p95_ratio_100k_to_1k": ratio,
-        "constant_queries": constant,
-        "conversation_queries_by_thread_length": thread_queries,
-        "goal": "100k p95 <= 1.5x 1k p95, p95 < 50 ms, constant queries",
-        "goal_met_for_size": constant and worst_p95 < 50 and max(ratio.values()) <= 1.5,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "inbox_scale",
+                "requests_per_page": args.requests,
+                "sizes": {f"{s // 1000}k": results[s] for s in SIZES},
+                "p95_ratio_100k_to_1k": ratio,
+                "constant_queries": constant,
+                "conversation_queries_by_thread_length": thread_queries,
+                "goal": "100k p95 <= 1.5x 1k p95, p95 < 50 ms, constant queries",
+                "goal_met_for_size": constant and worst_p95 < 50 and max(ratio.values()) <= 1.5,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ QUESTIONS = [
     "Replacement battery under warranty, how does the repair work?",
 ]
 
+
 def bench_vectors(key: int, n: int, dims: int):
     """The deterministic generator of every vector: `n` standard normal vectors from seed `key`."""
     import numpy as np
@@ -135,7 +136,17 @@ def grow(workspace_id: int, start: int, stop: int, dims: int) -> None:
             i = 0
             for article_id, title in articles:
                 for position in range(1, CHUNKS_PER_ARTICLE + 1):
-                    copy.write_row([workspace_id, "article", article_id, position, f"{title} › Section {position}", texts[i], vectors[i]])
+                    copy.write_row(
+                        [
+                            workspace_id,
+                            "article",
+                            article_id,
+                            position,
+                            f"{title} › Section {position}",
+                            texts[i],
+                            vectors[i],
+                        ]
+                    )
                     i += 1
     with connection.cursor() as c:
         started = time.monotonic()
@@ -171,7 +182,9 @@ def main() -> None:
 
     dims = settings.EMBEDDING_DIMENSIONS
     # The provider is replaced by the generator the chunks' vectors come from (in this process only).
-    embeddings.embed_query = lambda text, workspace_id=None: bench_vectors(1_000_000 + QUESTIONS.index(text), 1, dims)[0].tolist()
+    embeddings.embed_query = lambda text, workspace_id=None: bench_vectors(1_000_000 + QUESTIONS.index(text), 1, dims)[
+        0
+    ].tolist()
 
     log(f"migrating {db}")
     call_command("migrate", verbosity=0)
@@ -197,16 +210,20 @@ def main() -> None:
         log(size, json.dumps(results[size]))
 
     worst = max(r["p95_ms"] for r in results.values())
-    print(json.dumps({
-        "bench": "retrieval_scale",
-        "searches_per_size": args.rounds * len(QUESTIONS),
-        "dimensions": dims,
-        "sizes": {f"{s // 1000}k": results[s] for s in SIZES},
-        "text": f"{WORDS_PER_CHUNK} words a chunk, Zipf (1/rank) over {len(VOCABULARY)} helpdesk words + {RARE_WORDS} made-up words",
-        "query_embedding": "monkeypatched: embeddings.embed_query in-process: seeded numpy vectors, the chunks' generator (no provider)",
-        "goal_p95_ms": 30,
-        "goal_met": worst <= 30,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "retrieval_scale",
+                "searches_per_size": args.rounds * len(QUESTIONS),
+                "dimensions": dims,
+                "sizes": {f"{s // 1000}k": results[s] for s in SIZES},
+                "text": f"{WORDS_PER_CHUNK} words a chunk, Zipf (1/rank) over {len(VOCABULARY)} helpdesk words + {RARE_WORDS} made-up words",
+                "query_embedding": "monkeypatched: embeddings.embed_query in-process: seeded numpy vectors, the chunks' generator (no provider)",
+                "goal_p95_ms": 30,
+                "goal_met": worst <= 30,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -56,8 +56,11 @@ async def soak(stack, workspace, cookies: list[str], n: int, seconds: float, mes
     warm = await open_many([f"{stack.ws_url}/ws/chat/?token={token}&visitor={raw}" for raw in raws[:5]], stack.base_url)
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as http:
         for raw in raws[:5]:
-            await http.post("/chat/api/messages", headers={"X-Widget-Token": token, "X-Visitor-Token": raw},
-                            data={"body": "warm-up", "client_id": str(uuid.uuid4())})
+            await http.post(
+                "/chat/api/messages",
+                headers={"X-Widget-Token": token, "X-Visitor-Token": raw},
+                data={"body": "warm-up", "client_id": str(uuid.uuid4())},
+            )
     for ws in warm:
         await ws.close()
     await asyncio.sleep(2)
@@ -157,16 +160,20 @@ def main() -> None:
     finally:
         stack.stop()
         drop_workspace(workspace)
-    print(json.dumps({
-        "bench": "soak",
-        **result,
-        "message_every_s": args.message_every,
-        "ping_every_s": PING_EVERY,
-        "send_path": "messages: HTTP POST /chat/api/messages (the widget's path while its socket is not open; bench/delivery.py measures the socket path); pings: widget websocket frames",
-        "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP={IP_LIMIT} for the bench; WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
-        "goal": "0 errors, 0 lost",
-        "goal_met": result["errors"] == 0 and result["lost"] == 0,
-    }))
+    print(
+        json.dumps(
+            {
+                "bench": "soak",
+                **result,
+                "message_every_s": args.message_every,
+                "ping_every_s": PING_EVERY,
+                "send_path": "messages: HTTP POST /chat/api/messages (the widget's path while its socket is not open; bench/delivery.py measures the socket path); pings: widget websocket frames",
+                "rate_limits": f"WIDGET_RATE_LIMIT_PER_IP and WIDGET_LIVE_LIMIT_PER_IP={IP_LIMIT} for the bench; WIDGET_RATE_LIMIT_PER_VISITOR default (10/min)",
+                "goal": "0 errors, 0 lost",
+                "goal_met": result["errors"] == 0 and result["lost"] == 0,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -54,7 +54,9 @@ def main() -> None:
     env.pop("HELPDESK_TESTING")
     tmp = Path(tempfile.mkdtemp())
     env.update(DEBUG="0", STATIC_ROOT=str(tmp / "static"))
-    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     stack = Stack(env=env)
     try:
         stack.start_web(tmp)
@@ -68,15 +70,19 @@ def main() -> None:
     finally:
         stack.stop()
         workspace.delete()
-    print(json.dumps({
-        "loader_gzip_bytes": loader_wire,
-        "loader_raw_bytes": loader_raw,
-        "chat_page_gzip_bytes": page_wire,
-        "chat_assets": assets,
-        "chat_total_gzip_bytes": page_wire + asset_wire,
-        "goal_loader_bytes": 3072,
-        "goal_chat_bytes": 61440,
-    }))
+    print(
+        json.dumps(
+            {
+                "loader_gzip_bytes": loader_wire,
+                "loader_raw_bytes": loader_raw,
+                "chat_page_gzip_bytes": page_wire,
+                "chat_assets": assets,
+                "chat_total_gzip_bytes": page_wire + asset_wire,
+                "goal_loader_bytes": 3072,
+                "goal_chat_bytes": 61440,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,8 @@ application = ProtocolTypeRouter(
         # Both sockets are opened by pages of our own origin (/chat runs in our iframe),
         # so a socket opened from any other origin is refused. The widget's socket never sees
         # a cookie: visitors are known by their tokens.
-        "websocket": AllowedHostsOriginValidator(WidgetSocketWithoutCookies(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))),
+        "websocket": AllowedHostsOriginValidator(
+            WidgetSocketWithoutCookies(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -62,7 +62,9 @@ def _test_email(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-def make_member(workspace: Workspace, email: str, role: str = Membership.Role.AGENT, password: str = "pw-for-tests-1") -> User:
+def make_member(
+    workspace: Workspace, email: str, role: str = Membership.Role.AGENT, password: str = "pw-for-tests-1"
+) -> User:
     user = User.objects.create_user(email, password, name=email.split("@")[0].title())
     Membership.objects.create(user=user, workspace=workspace, role=role)
     return user

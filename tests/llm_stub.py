@@ -103,10 +103,16 @@ class LLMStub:
                     return
                 if stub.mode == "bad_key":
                     key = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-                    return self._json(401, {"error": {
-                        "message": f"Incorrect API key provided: {key}. Sent: {self.headers.get('Authorization')}",
-                        "type": "invalid_request_error", "code": "invalid_api_key",
-                    }})
+                    return self._json(
+                        401,
+                        {
+                            "error": {
+                                "message": f"Incorrect API key provided: {key}. Sent: {self.headers.get('Authorization')}",
+                                "type": "invalid_request_error",
+                                "code": "invalid_api_key",
+                            }
+                        },
+                    )
                 if stub.mode == "fail":
                     return self._json(500, {"error": {"message": "stub says no", "type": "server_error"}})
                 if stub.mode == "slow":
@@ -120,16 +126,34 @@ class LLMStub:
             def embeddings(self, body):
                 inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
                 dims = body.get("dimensions") or 384
-                data = [{"object": "embedding", "index": i, "embedding": embedding(t, dims)} for i, t in enumerate(inputs)]
-                self._json(200, {"object": "list", "data": data, "model": body.get("model", "stub"), "usage": {"prompt_tokens": 0, "total_tokens": 0}})
+                data = [
+                    {"object": "embedding", "index": i, "embedding": embedding(t, dims)} for i, t in enumerate(inputs)
+                ]
+                self._json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": body.get("model", "stub"),
+                        "usage": {"prompt_tokens": 0, "total_tokens": 0},
+                    },
+                )
 
             def chat(self, body):
                 text = stub.reply if stub.reply is not None else grounded_answer(body["messages"])
                 if not body.get("stream"):
-                    return self._json(200, {
-                        "id": "stub", "object": "chat.completion", "created": int(time.time()), "model": body["model"],
-                        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-                    })
+                    return self._json(
+                        200,
+                        {
+                            "id": "stub",
+                            "object": "chat.completion",
+                            "created": int(time.time()),
+                            "model": body["model"],
+                            "choices": [
+                                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                            ],
+                        },
+                    )
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
@@ -147,15 +171,23 @@ class LLMStub:
                     if i:
                         time.sleep(stub.token_delay)
                     chunk = {
-                        "id": "stub", "object": "chat.completion.chunk", "created": int(time.time()), "model": body["model"],
+                        "id": "stub",
+                        "object": "chat.completion.chunk",
+                        "created": int(time.time()),
+                        "model": body["model"],
                         "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}],
                     }
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     self.wfile.flush()
                 if stub.mode == "cut":
                     return  # the connection drops: no finish_reason, no [DONE]
-                done = {"id": "stub", "object": "chat.completion.chunk", "created": int(time.time()), "model": body["model"],
-                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                done = {
+                    "id": "stub",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body["model"],
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                }
                 self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
                 self.wfile.flush()
 

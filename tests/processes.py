@@ -80,7 +80,11 @@ class Stack:
 
     def start_web(self, tmp: Path) -> None:
         self.port = self.port or free_port()
-        self._spawn("web", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "helpdesk.asgi:application"], tmp)
+        self._spawn(
+            "web",
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "helpdesk.asgi:application"],
+            tmp,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -96,11 +100,23 @@ class Stack:
     def start_worker(self, tmp: Path, interval: float = 1.0) -> subprocess.Popen:
         """As the Procfile runs it: woken by NOTIFY, polling every `interval` seconds as a safety net."""
         return self._spawn(
-            "worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", str(interval)], tmp
+            "worker",
+            [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--no-reload",
+                "--no-startup-delay",
+                "--interval",
+                str(interval),
+            ],
+            tmp,
         )
 
     def output(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}" for log in self.logs if log.exists())
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}" for log in self.logs if log.exists()
+        )
 
     def stop(self) -> None:
         for proc in self.procs:

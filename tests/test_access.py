@@ -170,7 +170,9 @@ def test_another_visitor_cannot_write_into_this_visitors_conversation(client, wo
     assert list(conversation.messages.values_list("body", flat=True)) == ["Hello, where is my order?"]
 
 
-def test_a_visitor_of_another_workspace_cannot_read_this_visitors_thread(client, workspace, other_workspace, visitor, conversation):
+def test_a_visitor_of_another_workspace_cannot_read_this_visitors_thread(
+    client, workspace, other_workspace, visitor, conversation
+):
     _, raw = visitor
     _stranger, stranger_raw = actions.start_visitor(other_workspace)
     for headers in (widget_headers(other_workspace, raw), widget_headers(workspace, stranger_raw)):

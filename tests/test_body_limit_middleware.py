@@ -14,9 +14,18 @@ from helpdesk.lib import bodylimit, daphne_limits
 
 def _scope(path: str, headers: list[tuple[bytes, bytes]]) -> dict:
     return {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": path, "raw_path": path.encode(), "root_path": "", "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1"), *headers], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
     }
 
 
@@ -79,11 +88,15 @@ def test_the_widget_api_gets_its_413_in_json(small_limit):
 
 def test_upload_routes_take_the_upload_limit_and_no_more(small_limit):
     assert bodylimit.limit_for("/settings/knowledge/document/new") == 1024 * 1024 + bodylimit.UPLOAD_ENVELOPE_BYTES
-    assert bodylimit.limit_for("/settings/knowledge/document/7/") == bodylimit.limit_for("/settings/knowledge/document/new")
+    assert bodylimit.limit_for("/settings/knowledge/document/7/") == bodylimit.limit_for(
+        "/settings/knowledge/document/new"
+    )
     assert bodylimit.limit_for("/settings/knowledge/faq/new") == 64 * 1024
     assert bodylimit.limit_for("/accounts/login/") == 64 * 1024
     assert bodylimit.limit_for("/no/such/route") == 64 * 1024
-    status, _body, read = _run("/settings/knowledge/document/new", [], [(b"content-length", str(2 * 1024 * 1024).encode())])
+    status, _body, read = _run(
+        "/settings/knowledge/document/new", [], [(b"content-length", str(2 * 1024 * 1024).encode())]
+    )
     assert status == 413 and read == 0
 
 

@@ -35,11 +35,13 @@ MB = 1024 * 1024
 @pytest.fixture
 def web(tmp_path, transactional_db):
     env = stack_env()
-    env.update({
-        "REQUEST_BODY_MAX_BYTES": str(ORDINARY_LIMIT),
-        "KNOWLEDGE_DOCUMENT_MAX_BYTES": str(DOCUMENT_LIMIT),
-        "MEDIA_ROOT": str(tmp_path / "media"),
-    })
+    env.update(
+        {
+            "REQUEST_BODY_MAX_BYTES": str(ORDINARY_LIMIT),
+            "KNOWLEDGE_DOCUMENT_MAX_BYTES": str(DOCUMENT_LIMIT),
+            "MEDIA_ROOT": str(tmp_path / "media"),
+        }
+    )
     stack = Stack(env=env)
     stack.start_web(tmp_path)
     yield stack

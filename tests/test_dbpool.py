@@ -77,7 +77,9 @@ def test_the_check_looks_at_connections_past_descriptor_1024():
     pool = None
     try:
         fillers += [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
-        pool = ConnectionPool(_conninfo(proxy), min_size=1, max_size=1, timeout=3, check=dbpool.check_connection, open=True)
+        pool = ConnectionPool(
+            _conninfo(proxy), min_size=1, max_size=1, timeout=3, check=dbpool.check_connection, open=True
+        )
         pool.wait(timeout=10)
         with pool.connection() as conn:
             assert conn.fileno() > 1024

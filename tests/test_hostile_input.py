@@ -76,7 +76,9 @@ def test_markup_from_a_visitor_is_text_in_the_inbox(client, agent, workspace, ho
 
 def test_a_help_article_goes_through_the_sanitizer(client, workspace):
     article = Article.objects.create(
-        workspace=workspace, title="Returns", body=f"# Returns\n\n{SCRIPT}\n\n[x](javascript:alert(5))\n\n{IMG}\n\nSend it back."
+        workspace=workspace,
+        title="Returns",
+        body=f"# Returns\n\n{SCRIPT}\n\n[x](javascript:alert(5))\n\n{IMG}\n\nSend it back.",
     )
     page = client.get(reverse("widget:article", args=[article.public_id])).content.decode()
     assert "Send it back." in page
@@ -95,7 +97,9 @@ def test_an_oversized_identify_payload_is_refused(client, workspace, visitor):
     v, raw = visitor
     traits = {f"k{i}": "v" * 500 for i in range(200)}
     response = client.post(
-        reverse("widget:identify"), json.dumps({"name": "Ada", "traits": traits}), content_type="application/json",
+        reverse("widget:identify"),
+        json.dumps({"name": "Ada", "traits": traits}),
+        content_type="application/json",
         **widget_headers(workspace, raw),
     )
     assert response.status_code in (400, 413) and response.json()["error"]
@@ -170,7 +174,9 @@ def test_a_nul_in_a_widget_token_header_is_not_a_500(client, workspace, visitor)
 def test_the_widgets_message_form_keeps_a_visitors_message_with_its_nul_stripped(client, workspace, visitor):
     _v, raw = visitor
     response = client.post(
-        reverse("widget:send"), {"body": "Hi\x00 there", "page_url": "https://acme.test/\x00x"}, **widget_headers(workspace, raw)
+        reverse("widget:send"),
+        {"body": "Hi\x00 there", "page_url": "https://acme.test/\x00x"},
+        **widget_headers(workspace, raw),
     )
     assert response.status_code == 201
     message = Message.objects.get()
@@ -178,6 +184,8 @@ def test_the_widgets_message_form_keeps_a_visitors_message_with_its_nul_stripped
 
 
 def test_a_new_visitors_page_url_loses_its_nul(client, workspace):
-    response = client.post(reverse("widget:start"), {"page_url": "https://acme.test/\x00pricing"}, **widget_headers(workspace))
+    response = client.post(
+        reverse("widget:start"), {"page_url": "https://acme.test/\x00pricing"}, **widget_headers(workspace)
+    )
     assert response.status_code == 201
     assert Contact.objects.get().last_page_url == "https://acme.test/pricing"

@@ -63,11 +63,35 @@ def post(url: str) -> httpx2.Response:
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "127.1.2.3", "10.0.0.5", "172.16.0.1", "192.168.1.1", "100.64.0.1", "169.254.169.254",
-        "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255", "192.0.2.1", "198.18.0.1",
-        "::1", "::", "fc00::1", "fd12:3456::1", "fe80::1", "fec0::1", "ff02::1",
-        "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1", "::127.0.0.1",
-        "2002:7f00:1::1", "2002:a00:1::1", "64:ff9b::7f00:1", "2001:db8::1", "2001::1",
+        "127.0.0.1",
+        "127.1.2.3",
+        "10.0.0.5",
+        "172.16.0.1",
+        "192.168.1.1",
+        "100.64.0.1",
+        "169.254.169.254",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "192.0.2.1",
+        "198.18.0.1",
+        "::1",
+        "::",
+        "fc00::1",
+        "fd12:3456::1",
+        "fe80::1",
+        "fec0::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::ffff:169.254.169.254",
+        "::ffff:10.0.0.1",
+        "::127.0.0.1",
+        "2002:7f00:1::1",
+        "2002:a00:1::1",
+        "64:ff9b::7f00:1",
+        "2001:db8::1",
+        "2001::1",
     ],
 )
 def test_addresses_that_are_not_globally_routable_are_refused(address):
@@ -76,7 +100,9 @@ def test_addresses_that_are_not_globally_routable_are_refused(address):
         outbound.check_address(address, 443, address)
 
 
-@pytest.mark.parametrize("address", [PUBLIC, "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1", "64:ff9b::808:808"])
+@pytest.mark.parametrize(
+    "address", [PUBLIC, "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "2002:808:808::1", "64:ff9b::808:808"]
+)
 def test_public_addresses_pass(address):
     assert outbound.is_public(ipaddress.ip_address(address))
     outbound.check_address(address, 443, address)
@@ -85,11 +111,20 @@ def test_public_addresses_pass(address):
 @pytest.mark.parametrize(
     "url,message",
     [
-        ("http://127.0.0.1:11434/v1", "127.0.0.1 is a private address. The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS=127.0.0.1:11434."),
-        ("http://localhost:11434/v1", "localhost resolves to 127.0.0.1, a private address. The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS=localhost:11434."),
+        (
+            "http://127.0.0.1:11434/v1",
+            "127.0.0.1 is a private address. The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS=127.0.0.1:11434.",
+        ),
+        (
+            "http://localhost:11434/v1",
+            "localhost resolves to 127.0.0.1, a private address. The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS=localhost:11434.",
+        ),
         ("http://169.254.169.254/latest/meta-data/", "OUTBOUND_PRIVATE_HOSTS=169.254.169.254:80."),
         ("https://10.0.0.5/v1", "OUTBOUND_PRIVATE_HOSTS=10.0.0.5:443."),
-        ("http://[::1]:8000/v1", "[::1] is a private address. The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS=[::1]:8000."),
+        (
+            "http://[::1]:8000/v1",
+            "[::1] is a private address. The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS=[::1]:8000.",
+        ),
         ("http://[::ffff:127.0.0.1]:8000/v1", "OUTBOUND_PRIVATE_HOSTS=[::ffff:127.0.0.1]:8000."),
         ("http://2130706433:8000/v1", "2130706433 resolves to 127.0.0.1"),
     ],
@@ -139,15 +174,34 @@ def test_an_allowed_address_is_allowed_under_any_name_that_resolves_to_it(settin
 
 @pytest.mark.parametrize(
     "raw,parsed",
-    [("localhost:11434", ("localhost", 11434)), ("10.0.0.5", ("10.0.0.5", None)), ("[::1]:8000", ("::1", 8000)),
-     ("::1", ("::1", None)), ("[fd00::5]", ("fd00::5", None)), ("Ollama.Internal.", ("ollama.internal", None))],
+    [
+        ("localhost:11434", ("localhost", 11434)),
+        ("10.0.0.5", ("10.0.0.5", None)),
+        ("[::1]:8000", ("::1", 8000)),
+        ("::1", ("::1", None)),
+        ("[fd00::5]", ("fd00::5", None)),
+        ("Ollama.Internal.", ("ollama.internal", None)),
+    ],
 )
 def test_entries_are_a_host_or_a_host_and_port(raw, parsed):
     assert parse_host_port(raw) == parsed
 
 
-@pytest.mark.parametrize("raw", ["localhost:", "localhost:http", "localhost:0", "localhost:70000", "[::1", "[::1]8000",
-                                 "http://localhost", "user@host", "a b", "fd00::zz"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "localhost:",
+        "localhost:http",
+        "localhost:0",
+        "localhost:70000",
+        "[::1",
+        "[::1]8000",
+        "http://localhost",
+        "user@host",
+        "a b",
+        "fd00::zz",
+    ],
+)
 def test_a_bad_entry_fails_loudly_at_start_up(monkeypatch, raw):
     monkeypatch.setenv("OUTBOUND_PRIVATE_HOSTS", f"localhost:11434, {raw}")
     with pytest.raises(ImproperlyConfigured, match="OUTBOUND_PRIVATE_HOSTS"):

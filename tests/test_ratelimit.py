@@ -95,4 +95,3 @@ def test_several_limits_are_counted_in_one_round_trip(monkeypatch):
     assert outcomes == [None, None, "visitor", "visitor"]
     assert ratelimit.over(("visitor", "v2", 2), ("ip", "a1", 3)) == "ip"  # the address's 5th
     assert len(executed) == 5
-

@@ -49,13 +49,27 @@ class Run:
         self.tmp = tmp
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
-        env.update(PORT=str(self.port), HELPDESK_PGDATA=str(tmp / "pgdata"), HELPDESK_RUN_DIR=str(tmp / "run"), PYTHONUNBUFFERED="1")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")
+        }
+        env.update(
+            PORT=str(self.port),
+            HELPDESK_PGDATA=str(tmp / "pgdata"),
+            HELPDESK_RUN_DIR=str(tmp / "run"),
+            PYTHONUNBUFFERED="1",
+        )
         self.env = env
         self.lines: list[str] = []
         self._new_line = threading.Condition()
         self.proc = subprocess.Popen(
-            [sys.executable, "manage.py", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            [sys.executable, "manage.py", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -191,7 +205,11 @@ def test_a_killed_worker_is_restarted_and_runs_the_next_task_while_the_web_keeps
     enqueue = "from helpdesk.conversations.tasks import send_away_reply; print(send_away_reply.enqueue(0).id)"
     shell = subprocess.run(
         [sys.executable, "manage.py", "shell", "--no-imports", "-c", enqueue],
-        cwd=ROOT, env=run.env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=run.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert shell.returncode == 0, shell.stderr
     task_id = shell.stdout.split()[-1]

@@ -16,14 +16,21 @@ from helpdesk.knowledge.models import Article
 from helpdesk.lib.security import WidgetSocketWithoutCookies
 from tests.processes import ROOT, database_url
 
-PRODUCTION = {"DEBUG": "0", "HTTPS": "1", "SECRET_KEY": "k" * 20 + "-production-secret-for-tests-only-" + "z" * 20, "ALLOWED_HOSTS": "help.example.com"}
+PRODUCTION = {
+    "DEBUG": "0",
+    "HTTPS": "1",
+    "SECRET_KEY": "k" * 20 + "-production-secret-for-tests-only-" + "z" * 20,
+    "ALLOWED_HOSTS": "help.example.com",
+}
 
 
 def run_with_env(code: str, env: dict) -> subprocess.CompletedProcess:
     from django.conf import settings
 
     base = {"PATH": "/usr/bin:/bin", "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL, "HOME": "/tmp"}
-    return subprocess.run([sys.executable, *code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, *code], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_check_deploy_is_clean_with_the_production_switches(db):
@@ -60,8 +67,17 @@ def csp(response) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "url",
-    ["/accounts/login/", "/accounts/password-reset/", "/inbox/", "/settings/widget/", "/settings/knowledge/",
-     "/settings/team/", "/admin/", "/no-such-page/", "/help/{article}/"],
+    [
+        "/accounts/login/",
+        "/accounts/password-reset/",
+        "/inbox/",
+        "/settings/widget/",
+        "/settings/knowledge/",
+        "/settings/team/",
+        "/admin/",
+        "/no-such-page/",
+        "/help/{article}/",
+    ],
 )
 def test_every_page_has_a_csp_and_may_not_be_framed(client, owner, workspace, url):
     article = Article.objects.create(workspace=workspace, title="Returns", body="Within 30 days.")

@@ -28,8 +28,20 @@ def test_unset_values_give_the_defaults(env):
     assert env_url(NAME, schemes=("https",)) == ""
 
 
-@pytest.mark.parametrize(("raw", "value"), [("1", True), ("true", True), (" Yes ", True), ("ON", True),
-                                            ("0", False), ("false", False), ("no", False), ("off", False), ("", False)])
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("1", True),
+        ("true", True),
+        (" Yes ", True),
+        ("ON", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        ("", False),
+    ],
+)
 def test_it_reads_booleans(env, raw, value):
     env(raw)
     assert env_bool(NAME, not value) is value

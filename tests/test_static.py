@@ -28,7 +28,12 @@ def test_the_widget_and_its_assets_are_served_hashed_compressed_and_cached(tmp_p
     env.pop("HELPDESK_TESTING")  # production mode: DEBUG off, collected static files
     env.update(DEBUG="0", STATIC_ROOT=str(tmp_path / "static"))
     collected = subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert collected.returncode == 0, collected.stderr
     assert not (tmp_path / "static" / "src").exists()  # Tailwind sources are not served

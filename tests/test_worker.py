@@ -54,7 +54,9 @@ def test_an_idle_worker_wakes_on_notify_not_on_its_poll(workspace, tmp_path, set
     settings.AWAY_REPLY_DELAY_SECONDS = 0  # a task that is ready at once: enqueued with a NOTIFY
     stack = Stack(env=stack_env())
     worker = stack._spawn(
-        "worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "60"], tmp_path
+        "worker",
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "60"],
+        tmp_path,
     )
     try:
         time.sleep(2.5)  # let it start, look once, and go to sleep for a minute
@@ -107,8 +109,12 @@ def _embedding_worker_env(stub: EmbeddingStub) -> dict:
     # The server's own provider from the environment (not a workspace's setting): trusted.
     env = stack_env()
     env.update(
-        EMBEDDING_PROVIDER="openai", OPENAI_BASE_URL=stub.url, OPENAI_API_KEY="sk-test",
-        OPENAI_EMBEDDING_MODEL="stub-embedding", OPENAI_MAX_RETRIES="0", OPENAI_TIMEOUT="60",
+        EMBEDDING_PROVIDER="openai",
+        OPENAI_BASE_URL=stub.url,
+        OPENAI_API_KEY="sk-test",
+        OPENAI_EMBEDDING_MODEL="stub-embedding",
+        OPENAI_MAX_RETRIES="0",
+        OPENAI_TIMEOUT="60",
     )
     return env
 
@@ -125,7 +131,9 @@ def _wait_for(condition, timeout: float, what: str, stack: Stack) -> None:
 def test_an_ai_answer_is_posted_while_another_workspaces_indexing_is_still_running(
     workspace, other_workspace, held_embeddings, tmp_path
 ):
-    FAQ.objects.create(workspace=other_workspace, question="How do I reset my password?", answer="Click 'Forgot password'.")
+    FAQ.objects.create(
+        workspace=other_workspace, question="How do I reset my password?", answer="Click 'Forgot password'."
+    )
     index_faq.call(FAQ.objects.get(workspace=other_workspace).pk)  # indexed already (full text)
     stack = Stack(env=_embedding_worker_env(held_embeddings))
     stack.start_worker(tmp_path, interval=60)  # each queue's loop is woken by its NOTIFY, not by a poll

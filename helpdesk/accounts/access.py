@@ -11,12 +11,7 @@ from helpdesk.accounts.models import Membership
 def membership_for_user(user) -> Membership | None:
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return None
-    return (
-        Membership.objects.select_related("workspace")
-        .filter(user=user, is_active=True)
-        .order_by("id")
-        .first()
-    )
+    return Membership.objects.select_related("workspace").filter(user=user, is_active=True).order_by("id").first()
 
 
 def agent(request: HttpRequest) -> Membership:

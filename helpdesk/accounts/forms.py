@@ -13,7 +13,9 @@ class EmailAuthenticationForm(AuthenticationForm):
     since the first failure. A successful sign-in, or a completed password reset, clears the
     address's count."""
 
-    username = forms.EmailField(label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
     locked_out = False
 
     def clean_username(self) -> str:

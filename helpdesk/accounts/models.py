@@ -99,9 +99,12 @@ class Workspace(models.Model):
     )
     timezone = models.CharField(max_length=64, default="UTC", help_text="Business hours are in this timezone.")
     business_hours_enabled = models.BooleanField(
-        default=False, help_text="Outside business hours the widget shows the away message and new chats get it as a reply."
+        default=False,
+        help_text="Outside business hours the widget shows the away message and new chats get it as a reply.",
     )
-    business_hours = models.JSONField(default=dict, blank=True, help_text='{"mon": ["09:00", "17:00"], ...}; a missing day is closed.')
+    business_hours = models.JSONField(
+        default=dict, blank=True, help_text='{"mon": ["09:00", "17:00"], ...}; a missing day is closed.'
+    )
     allowed_domains = models.TextField(
         blank=True,
         help_text="One origin or host a line (https://example.com, *.example.com). Empty: any site may embed the widget.",

@@ -55,7 +55,9 @@ def widget_state(workspace: Workspace) -> dict:
 
 
 def team(workspace: Workspace) -> list[dict]:
-    members = Membership.objects.filter(workspace=workspace, is_active=True).select_related("user").order_by("user__email")
+    members = (
+        Membership.objects.filter(workspace=workspace, is_active=True).select_related("user").order_by("user__email")
+    )
     return [{"membership": m, "user": m.user, "online": is_online(m)} for m in members]
 
 

@@ -20,7 +20,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 class AISettingsForm(forms.ModelForm):
     base_url = forms.URLField(label="Base URL", required=False, max_length=200, assume_scheme="https")
     new_api_key = forms.CharField(
-        label="API key", required=False, widget=forms.PasswordInput(render_value=False),
+        label="API key",
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
         help_text="Write-only: leave empty to keep the current key.",
     )
     clear_api_key = forms.BooleanField(label="Clear the API key", required=False)

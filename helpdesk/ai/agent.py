@@ -122,14 +122,16 @@ def excerpt(text: str, max_chars: int = QUOTE_MAX_CHARS, max_sentences: int = QU
 
 
 def should_answer(trigger: Message, ai: AISettings) -> str:
-    """"" when the AI should answer this message, else why it stays quiet."""
+    """ "" when the AI should answer this message, else why it stays quiet."""
     conversation = trigger.conversation
     if not ai.enabled:
         return "AI is off"
     if conversation.ai_paused:
         return "handed over to a person"
     if conversation.assignee_id:
-        membership = Membership.objects.filter(user_id=conversation.assignee_id, workspace_id=conversation.workspace_id).first()
+        membership = Membership.objects.filter(
+            user_id=conversation.assignee_id, workspace_id=conversation.workspace_id
+        ).first()
         if membership is not None and presence.is_online(membership):
             return "an assigned agent is online"
     newer = conversation.messages.filter(author_kind=Message.Author.CUSTOMER, id__gt=trigger.pk).exists()
@@ -159,8 +161,13 @@ class Draft:
 
     def push(self, text: str) -> None:
         context = {"conversation": self.conversation, "trigger": self.trigger, "text": text}
-        broadcast.send(groups.contact(self.conversation.contact_id), render_to_string("widget/chat.html#ai-draft-oob", context))
-        broadcast.send(groups.agents(self.conversation.workspace_id), render_to_string("inbox/conversation.html#ai-draft-oob", context))
+        broadcast.send(
+            groups.contact(self.conversation.contact_id), render_to_string("widget/chat.html#ai-draft-oob", context)
+        )
+        broadcast.send(
+            groups.agents(self.conversation.workspace_id),
+            render_to_string("inbox/conversation.html#ai-draft-oob", context),
+        )
 
     def clear(self) -> None:
         html = f'<div id="ai-draft-{self.conversation.pk}" hx-swap-oob="delete"></div>'
@@ -231,7 +238,9 @@ def cited_sources(text: str, hits) -> list[dict]:
 
 
 def answer(message_id: int) -> None:
-    trigger = Message.objects.select_related("conversation__contact", "conversation__workspace").filter(pk=message_id).first()
+    trigger = (
+        Message.objects.select_related("conversation__contact", "conversation__workspace").filter(pk=message_id).first()
+    )
     if trigger is None or trigger.author_kind != Message.Author.CUSTOMER:
         return
     conversation = trigger.conversation
@@ -280,8 +289,11 @@ def answer(message_id: int) -> None:
     last_push = 0.0
     try:
         for piece in provider.stream_chat(
-            provider_config(ai), ai.chat_model, build_messages(ai, conversation, hits, workspace, rules),
-            temperature=ai.temperature, max_tokens=ai.max_tokens,
+            provider_config(ai),
+            ai.chat_model,
+            build_messages(ai, conversation, hits, workspace, rules),
+            temperature=ai.temperature,
+            max_tokens=ai.max_tokens,
         ):
             if not text:
                 first_token_ms = int((time.monotonic() - started) * 1000)
@@ -303,7 +315,11 @@ def answer(message_id: int) -> None:
         draft.clear()
         if HANDOFF_MARKER in text or not text.strip():
             marker = re.search(r"\[HANDOFF:?\s*([^\]]*)\]", text)
-            reason = f"Escalation rule: {marker.group(1).strip()}" if marker and marker.group(1).strip() else "The AI could not answer"
+            reason = (
+                f"Escalation rule: {marker.group(1).strip()}"
+                if marker and marker.group(1).strip()
+                else "The AI could not answer"
+            )
             return _hand_over(run, conversation, reason)
         return _answer_with(run, conversation, text.strip(), cited_sources(text, hits))
 
@@ -346,7 +362,15 @@ def suggest(conversation_id: int, user_id: int) -> None:
     last = conversation.messages.filter(author_kind=Message.Author.CUSTOMER).order_by("-id").first()
     from helpdesk.knowledge import retrieval
 
-    hits = [h for h in retrieval.search(workspace, last.body if last else "", k=5, channel=conversation.channel) if is_relevant(h)] if last else []
+    hits = (
+        [
+            h
+            for h in retrieval.search(workspace, last.body if last else "", k=5, channel=conversation.channel)
+            if is_relevant(h)
+        ]
+        if last
+        else []
+    )
     error = ""
     text = ""
     if not hits:
@@ -356,8 +380,11 @@ def suggest(conversation_id: int, user_id: int) -> None:
     else:
         try:
             text = provider.chat(
-                provider_config(ai), ai.chat_model, build_messages(ai, conversation, hits, workspace),
-                temperature=ai.temperature, max_tokens=ai.max_tokens,
+                provider_config(ai),
+                ai.chat_model,
+                build_messages(ai, conversation, hits, workspace),
+                temperature=ai.temperature,
+                max_tokens=ai.max_tokens,
             )
         except provider.ProviderError as exc:
             # Agents get no details (they are for admins, in Test connection): only the status.
@@ -368,6 +395,11 @@ def suggest(conversation_id: int, user_id: int) -> None:
     sources = cited_sources(text, hits) if text else []
     html = render_to_string(
         "inbox/conversation.html#suggestion-oob",
-        {"conversation": conversation, "text": re.sub(r"\s*\[\d+\]", "", text).strip(), "sources": sources, "error": error},
+        {
+            "conversation": conversation,
+            "text": re.sub(r"\s*\[\d+\]", "", text).strip(),
+            "sources": sources,
+            "error": error,
+        },
     )
     broadcast.send(groups.agent(user_id), html)

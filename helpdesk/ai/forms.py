@@ -13,7 +13,11 @@ class AISettingsForm(forms.ModelForm):
     """The workspace's AI settings. The API key is write-only: never filled back, blank keeps it."""
 
     base_url = forms.URLField(
-        label="Provider base URL", required=False, max_length=200, assume_scheme="https", validators=[web_address],
+        label="Provider base URL",
+        required=False,
+        max_length=200,
+        assume_scheme="https",
+        validators=[web_address],
         widget=forms.URLInput(attrs={"placeholder": "https://api.openai.com/v1"}),
         help_text=(
             "An OpenAI-compatible API (OpenAI, Azure, Ollama, vLLM\u2026). Blank: the server's default. "
@@ -21,46 +25,86 @@ class AISettingsForm(forms.ModelForm):
         ),
     )
     api_key = forms.CharField(
-        label="API key", required=False, max_length=500, strip=True,
+        label="API key",
+        required=False,
+        max_length=500,
+        strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     clear_api_key = forms.BooleanField(label="Clear the saved API key", required=False)
 
-    temperature = forms.FloatField(min_value=0, max_value=2, help_text="0 to 2. Lower is more factual, higher more varied.")
+    temperature = forms.FloatField(
+        min_value=0, max_value=2, help_text="0 to 2. Lower is more factual, higher more varied."
+    )
     max_tokens = forms.IntegerField(
         label="Max tokens", min_value=1, max_value=4000, help_text="The longest answer, 1 to 4000 tokens."
     )
-    timeout = forms.FloatField(label="Timeout (seconds)", min_value=1, max_value=120, help_text="1 to 120 seconds per request.")
+    timeout = forms.FloatField(
+        label="Timeout (seconds)", min_value=1, max_value=120, help_text="1 to 120 seconds per request."
+    )
     retries = forms.IntegerField(min_value=0, max_value=5, help_text="0 to 5 more attempts when a request fails.")
     history_length = forms.IntegerField(
-        label="History length", min_value=1, max_value=50,
+        label="History length",
+        min_value=1,
+        max_value=50,
         help_text="How many earlier messages of the conversation the AI reads, 1 to 50.",
     )
     business_description = forms.CharField(
-        label="Description", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Description",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What your business does, in a few sentences. The AI reads it for every answer it writes.",
     )
     instructions = forms.CharField(
-        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 4}),
         help_text="Extra instructions the AI follows in every answer it writes.",
     )
     links = forms.CharField(
-        required=False, max_length=2000,
+        required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "https://www.example.com/pricing"}),
         help_text="Useful links the AI may point to, one web address a line.",
     )
 
     field_order = [
-        "enabled", "base_url", "api_key", "clear_api_key", "chat_model", "embedding_model", "temperature", "max_tokens",
-        "timeout", "retries", "history_length", "fallback_message",
-        "business_name", "business_description", "instructions", "links",
+        "enabled",
+        "base_url",
+        "api_key",
+        "clear_api_key",
+        "chat_model",
+        "embedding_model",
+        "temperature",
+        "max_tokens",
+        "timeout",
+        "retries",
+        "history_length",
+        "fallback_message",
+        "business_name",
+        "business_description",
+        "instructions",
+        "links",
     ]
 
     class Meta:
         model = AISettings
         fields = [
-            "enabled", "base_url", "chat_model", "embedding_model", "temperature", "max_tokens", "timeout", "retries",
-            "history_length", "fallback_message", "business_name", "business_description", "instructions", "links",
+            "enabled",
+            "base_url",
+            "chat_model",
+            "embedding_model",
+            "temperature",
+            "max_tokens",
+            "timeout",
+            "retries",
+            "history_length",
+            "fallback_message",
+            "business_name",
+            "business_description",
+            "instructions",
+            "links",
         ]
         labels = {
             "enabled": "AI answers on",
@@ -116,7 +160,9 @@ class AISettingsForm(forms.ModelForm):
             try:
                 web_address(line)
             except ValidationError:
-                raise ValidationError(f"Line {number} is not a web address (http:// or https://): {line[:100]!r}") from None
+                raise ValidationError(
+                    f"Line {number} is not a web address (http:// or https://): {line[:100]!r}"
+                ) from None
         return "\n".join(line for line in lines if line)
 
     def clean(self) -> dict:
@@ -143,12 +189,15 @@ class AISettingsForm(forms.ModelForm):
 
 class GuidanceRuleForm(forms.ModelForm):
     channels = forms.MultipleChoiceField(
-        choices=[(c, c.title()) for c in CHANNELS], widget=forms.CheckboxSelectMultiple, initial=["widget"],
+        choices=[(c, c.title()) for c in CHANNELS],
+        widget=forms.CheckboxSelectMultiple,
+        initial=["widget"],
         error_messages={"required": "Choose at least one channel."},
         help_text="Where the rule applies. The AI answers in the chat widget only, for now.",
     )
     content = forms.CharField(
-        max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Plain language. For escalation rules, a line \u201ckeywords: refund, lawyer\u201d hands over "
         "whenever a message contains one of those words.",
     )

@@ -91,8 +91,11 @@ class AISettings(models.Model):
             return None
         if is_server_endpoint(self.base_url):
             return ProviderConfig(
-                base_url=settings.OPENAI_BASE_URL, api_key=key or settings.OPENAI_API_KEY, timeout=timeout,
-                retries=retries, guarded=False,
+                base_url=settings.OPENAI_BASE_URL,
+                api_key=key or settings.OPENAI_API_KEY,
+                timeout=timeout,
+                retries=retries,
+                guarded=False,
             )
         return ProviderConfig(base_url=self.base_url, api_key=key, timeout=timeout, retries=retries, guarded=True)
 
@@ -138,7 +141,10 @@ class GuidanceRule(models.Model):
         ordering = ["kind", "name"]
         constraints = [
             models.UniqueConstraint(
-                "workspace", "kind", Lower("name"), name="ai_guidancerule_unique_name",
+                "workspace",
+                "kind",
+                Lower("name"),
+                name="ai_guidancerule_unique_name",
                 violation_error_message="A rule of this kind already has this name.",
             ),
         ]
@@ -169,7 +175,9 @@ class AIRun(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
     reason = models.CharField(max_length=200, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    reply = models.ForeignKey("conversations.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reply = models.ForeignKey(
+        "conversations.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -155,7 +155,11 @@ def stream_chat(
     finished = False
     try:
         stream = _client(config).chat.completions.create(
-            model=model, messages=messages, temperature=temperature, max_tokens=max_tokens, stream=True,
+            model=model,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            stream=True,
             extra_headers=_headers(config),
         )
         try:
@@ -178,7 +182,10 @@ def stream_chat(
 def chat(config: ProviderConfig, model: str, messages: list[dict], *, temperature: float, max_tokens: int) -> str:
     try:
         response = _client(config).chat.completions.create(
-            model=model, messages=messages, temperature=temperature, max_tokens=max_tokens,
+            model=model,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
             extra_headers=_headers(config),
         )
         return response.choices[0].message.content or ""

@@ -43,7 +43,9 @@ def create_rule(form: GuidanceRuleForm, actor: User) -> GuidanceRule:
         rule = form.save(commit=False)
         rule.workspace = form.workspace
         rule.save()
-        activity.record(rule.workspace, actor, "guidance.created", **_described(rule), active=rule.active, channels=rule.channels)
+        activity.record(
+            rule.workspace, actor, "guidance.created", **_described(rule), active=rule.active, channels=rule.channels
+        )
     return rule
 
 
@@ -58,7 +60,9 @@ def set_rule_active(rule: GuidanceRule, active: bool, actor: User) -> GuidanceRu
     with transaction.atomic():
         rule.active = active
         rule.save(update_fields=["active"])
-        activity.record(rule.workspace, actor, "guidance.activated" if active else "guidance.deactivated", **_described(rule))
+        activity.record(
+            rule.workspace, actor, "guidance.activated" if active else "guidance.deactivated", **_described(rule)
+        )
     return rule
 
 

@@ -29,7 +29,11 @@ class IdentityRefused(Exception):
 
 def _locked(conversation: Conversation) -> Conversation:
     """The conversation re-read and row-locked for the rest of the transaction."""
-    return Conversation.objects.select_for_update(of=("self",)).select_related("contact", "assignee").get(pk=conversation.pk)
+    return (
+        Conversation.objects.select_for_update(of=("self",))
+        .select_related("contact", "assignee")
+        .get(pk=conversation.pk)
+    )
 
 
 def _preview(body: str) -> str:
@@ -89,9 +93,7 @@ def identify(
     with transaction.atomic():
         contact = Contact.objects.select_for_update().get(pk=visitor.contact_id)
         if external_id:
-            verified, _ = Contact.objects.get_or_create(
-                workspace=workspace, external_id=external_id, verified=True
-            )
+            verified, _ = Contact.objects.get_or_create(workspace=workspace, external_id=external_id, verified=True)
             if verified.pk != contact.pk:
                 if not contact.verified:
                     Conversation.objects.filter(contact=contact).update(contact=verified)
@@ -274,7 +276,11 @@ def _save_new_message(message: Message, conversation: Conversation, touched: lis
     params = []
     if new_conversation:
         params += _prepared(conversation, _inserted_fields(Conversation))
-        params += [v for f, v in zip(_inserted_fields(Message), _prepared(message, _inserted_fields(Message))) if f.name != "conversation"]
+        params += [
+            v
+            for f, v in zip(_inserted_fields(Message), _prepared(message, _inserted_fields(Message)))
+            if f.name != "conversation"
+        ]
     else:
         params += _prepared(message, _inserted_fields(Message))
         if touched:
@@ -468,7 +474,9 @@ def set_status(conversation: Conversation, agent: User, status: str) -> Conversa
             conversation.status = status
             fields = ["status"]
         conversation.save(update_fields=fields)
-        _system_note(conversation, f"{agent.display_name} set the status to {conversation.get_status_display().lower()}")
+        _system_note(
+            conversation, f"{agent.display_name} set the status to {conversation.get_status_display().lower()}"
+        )
         events.conversation_changed(conversation)
     return conversation
 
@@ -482,15 +490,20 @@ def set_priority(conversation: Conversation, agent: User, priority: int) -> Conv
             return conversation
         conversation.priority = priority
         conversation.save(update_fields=["priority"])
-        _system_note(conversation, f"{agent.display_name} set the priority to {conversation.get_priority_display().lower()}")
+        _system_note(
+            conversation, f"{agent.display_name} set the priority to {conversation.get_priority_display().lower()}"
+        )
         events.conversation_changed(conversation)
     return conversation
 
 
 def assign(conversation: Conversation, agent: User, assignee: User | None) -> Conversation:
-    if assignee is not None and not Membership.objects.filter(
-        user=assignee, workspace_id=conversation.workspace_id, is_active=True
-    ).exists():
+    if (
+        assignee is not None
+        and not Membership.objects.filter(
+            user=assignee, workspace_id=conversation.workspace_id, is_active=True
+        ).exists()
+    ):
         raise ValueError("the assignee is not an agent of this workspace")
     with transaction.atomic():
         conversation = _locked(conversation)
@@ -598,8 +611,10 @@ def resolve_by_customer(conversation: Conversation) -> Conversation:
 def post_away_reply(conversation: Conversation) -> Message | None:
     """The workspace's away message, once per conversation, unless someone answered already."""
     with transaction.atomic():
-        conversation = Conversation.objects.select_for_update(of=("self",)).select_related("workspace", "contact").get(
-            pk=conversation.pk
+        conversation = (
+            Conversation.objects.select_for_update(of=("self",))
+            .select_related("workspace", "contact")
+            .get(pk=conversation.pk)
         )
         text = conversation.workspace.away_message.strip()
         answered = conversation.messages.filter(private=False).exclude(author_kind=Message.Author.CUSTOMER).exists()

@@ -140,4 +140,3 @@ def clean_traits(traits: dict) -> dict:
     if len(json.dumps(cleaned)) > TRAITS_MAX_BYTES:
         raise ValueError(f"traits must be a JSON object of at most {TRAITS_MAX_BYTES // 1024} KB.")
     return cleaned
-

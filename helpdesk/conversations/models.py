@@ -82,10 +82,16 @@ class Conversation(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NONE)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_conversations"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
     )
     ai_resolved = models.BooleanField(default=False)
-    ai_paused = models.BooleanField(default=False, help_text="The AI stays quiet until an agent hands the conversation back.")
+    ai_paused = models.BooleanField(
+        default=False, help_text="The AI stays quiet until an agent hands the conversation back."
+    )
     escalation_reason = models.CharField(max_length=200, blank=True)
     # When the conversation was first handed to a person (by the AI or its rules): a
     # conversation handed over is never "resolved by the AI", even after it is handed back.
@@ -147,7 +153,9 @@ class Message(models.Model):
     # and one index less is one write less for every message.
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     author_kind = models.CharField(max_length=10, choices=Author.choices)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     body = models.TextField()
     private = models.BooleanField(default=False)
     client_id = models.CharField(max_length=64, null=True, blank=True)

@@ -14,7 +14,12 @@ from helpdesk.conversations.models import Conversation, Message
 
 PAGE_SIZE = 25
 STATUS_FILTERS = {
-    "active": [Conversation.Status.NEW, Conversation.Status.OPEN, Conversation.Status.PENDING, Conversation.Status.ON_HOLD],
+    "active": [
+        Conversation.Status.NEW,
+        Conversation.Status.OPEN,
+        Conversation.Status.PENDING,
+        Conversation.Status.ON_HOLD,
+    ],
     **{value: [value] for value in Conversation.Status.values},
     "all": None,
 }

@@ -39,9 +39,7 @@ def _page_context(request: HttpRequest, membership: Membership) -> dict:
 
 def _conversation_context(membership: Membership, conversation: Conversation) -> dict:
     messages = list(conversation.messages.select_related("author", "feedback").order_by("-id")[:THREAD_LIMIT])[::-1]
-    previous = (
-        conversation.contact.conversations.exclude(pk=conversation.pk).order_by("-created_at")[:10]
-    )
+    previous = conversation.contact.conversations.exclude(pk=conversation.pk).order_by("-created_at")[:10]
     return {**events.controls_context(conversation), "messages": messages, "previous": previous}
 
 
@@ -153,10 +151,9 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     assignee = None
     if raw:
         try:
-            assignee = (
-                User.objects.filter(pk=int(raw), memberships__workspace_id=membership.workspace_id, memberships__is_active=True)
-                .first()
-            )
+            assignee = User.objects.filter(
+                pk=int(raw), memberships__workspace_id=membership.workspace_id, memberships__is_active=True
+            ).first()
         except ValueError:
             assignee = None
         if assignee is None:
@@ -176,7 +173,11 @@ def set_presence(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "inbox/index.html#presence",
-        {"membership": membership, "online": presence.is_online(membership), "team": presence.team(membership.workspace)},
+        {
+            "membership": membership,
+            "online": presence.is_online(membership),
+            "team": presence.team(membership.workspace),
+        },
     )
 
 

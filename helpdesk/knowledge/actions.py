@@ -46,7 +46,9 @@ def _channels(channels: list[str] | None) -> list[str]:
 def _document_type(name: str) -> str:
     extension = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension not in DOCUMENT_TYPES:
-        raise ValueError(f"unsupported file type {extension or '(none)'}: use one of {', '.join(sorted(DOCUMENT_TYPES))}")
+        raise ValueError(
+            f"unsupported file type {extension or '(none)'}: use one of {', '.join(sorted(DOCUMENT_TYPES))}"
+        )
     return DOCUMENT_TYPES[extension]
 
 
@@ -112,7 +114,9 @@ def create_faq(
 ) -> FAQ:
     """Raises IntegrityError when the workspace already has this question (in any case)."""
     with transaction.atomic():
-        faq = FAQ.objects.create(workspace=workspace, question=question.strip(), answer=answer, order=order, active=active)
+        faq = FAQ.objects.create(
+            workspace=workspace, question=question.strip(), answer=answer, order=order, active=active
+        )
         _queue_indexing(faq)
         _record(faq, actor, "created")
     return faq

@@ -127,7 +127,13 @@ def _sections(body: str) -> list[_Section]:
             start_section(len(match.group(1)), match.group(2))
             continue
         underline = _SETEXT_UNDERLINE.match(line)
-        if underline and len(paragraph) == 1 and paragraph[0].strip() and len(paragraph[0]) <= MAX_HEADING_LINE and i > 0:
+        if (
+            underline
+            and len(paragraph) == 1
+            and paragraph[0].strip()
+            and len(paragraph[0]) <= MAX_HEADING_LINE
+            and i > 0
+        ):
             text = paragraph.pop()
             start_section(1 if underline.group(1)[0] == "=" else 2, text)
             continue

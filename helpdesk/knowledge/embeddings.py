@@ -59,7 +59,10 @@ def embed_texts(
 
 
 def embed_chunks(
-    chunks: list[tuple[str, str]], *, progress: Callable[[int, int], None] | None = None, workspace_id: int | None = None
+    chunks: list[tuple[str, str]],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    workspace_id: int | None = None,
 ) -> list[list[float]] | None:
     """The vectors of (heading, text) chunks, in order; None when the provider is none."""
     if not active():
@@ -72,7 +75,9 @@ def embed_chunks(
     blended = []
     for (heading, _text), passage in zip(chunks, vectors):
         if heading in by_heading:
-            passage = _unit([(1 - HEADING_WEIGHT) * p + HEADING_WEIGHT * h for p, h in zip(passage, by_heading[heading])])
+            passage = _unit(
+                [(1 - HEADING_WEIGHT) * p + HEADING_WEIGHT * h for p, h in zip(passage, by_heading[heading])]
+            )
         blended.append(passage)
     return blended
 

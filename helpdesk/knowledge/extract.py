@@ -67,8 +67,30 @@ def decode(data: bytes) -> str:
 # ---------------------------------------------------------------- HTML
 
 _BLOCKS = {
-    "p", "div", "section", "article", "main", "header", "footer", "aside", "nav", "li", "ul", "ol",
-    "table", "tr", "blockquote", "pre", "br", "hr", "dl", "dt", "dd", "figure", "figcaption", "form",
+    "p",
+    "div",
+    "section",
+    "article",
+    "main",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "li",
+    "ul",
+    "ol",
+    "table",
+    "tr",
+    "blockquote",
+    "pre",
+    "br",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+    "figure",
+    "figcaption",
+    "form",
 }
 _SKIP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object"}
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
@@ -132,7 +154,13 @@ def pdf_text(data: bytes, *, progress: Callable[[int, int], None] | None = None)
     total_chars = settings.KNOWLEDGE_DOCUMENT_MAX_CHARS
     # -E and an environment of its own: the reader of a hostile file gets none of the
     # server's secrets (database URL, API keys) from its environment.
-    argv = [sys.executable, "-E", "-m", READER, *(str(n) for n in (seconds, memory_mb, max_pages, page_chars, total_chars))]
+    argv = [
+        sys.executable,
+        "-E",
+        "-m",
+        READER,
+        *(str(n) for n in (seconds, memory_mb, max_pages, page_chars, total_chars)),
+    ]
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
     too_long = (
         f"The PDF took too long to read (over {seconds} s); split it into smaller files, "

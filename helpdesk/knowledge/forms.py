@@ -51,19 +51,28 @@ class ArticleForm(forms.ModelForm):
         model = Article
         fields = ["title", "url", "channels", "enabled", "body"]
         formfield_callback = _formfield
-        labels = {"url": "Public URL", "enabled": "Enabled: the AI may answer from this article", "body": "Body (Markdown)"}
-        help_texts = {"url": "Where customers can read the article. The AI links to it when it cites the article.", "body": ""}
+        labels = {
+            "url": "Public URL",
+            "enabled": "Enabled: the AI may answer from this article",
+            "body": "Body (Markdown)",
+        }
+        help_texts = {
+            "url": "Where customers can read the article. The AI links to it when it cites the article.",
+            "body": "",
+        }
         widgets = {"body": forms.Textarea(attrs={"rows": 18})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The preview follows the body as it is typed (the form's values are posted with it).
-        self.fields["body"].widget.attrs.update({
-            "hx-post": reverse("knowledge_settings:article_preview"),
-            "hx-trigger": "input changed delay:500ms",
-            "hx-target": "#article-preview",
-            "hx-swap": "innerHTML",
-        })
+        self.fields["body"].widget.attrs.update(
+            {
+                "hx-post": reverse("knowledge_settings:article_preview"),
+                "hx-trigger": "input changed delay:500ms",
+                "hx-target": "#article-preview",
+                "hx-swap": "innerHTML",
+            }
+        )
 
 
 class FAQForm(forms.ModelForm):

@@ -212,7 +212,9 @@ def _workspace_size(workspace: Workspace) -> tuple[int, float, dict[str, float]]
     return counted, table_rows, frequencies
 
 
-def _document_frequencies(workspace: Workspace, lexemes: list[str], total: int, frequencies: dict[str, float]) -> list[int]:
+def _document_frequencies(
+    workspace: Workspace, lexemes: list[str], total: int, frequencies: dict[str, float]
+) -> list[int]:
     """How many of the workspace's chunks hold each lexeme: counted through the GIN index for
     the rarer ones, estimated from the statistics for the common ones (in more than
     DF_ESTIMATE_MIN chunks, where counting would read most of the table)."""
@@ -226,7 +228,9 @@ def _document_frequencies(workspace: Workspace, lexemes: list[str], total: int, 
         one = "(SELECT count(*) FROM knowledge_chunk WHERE workspace_id = %s AND search @@ %s::tsquery)"
         counts = ", ".join(one for _ in counted)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {counts}", [value for lexeme in counted for value in (workspace.pk, _tsquery(lexeme))])
+            cursor.execute(
+                f"SELECT {counts}", [value for lexeme in counted for value in (workspace.pk, _tsquery(lexeme))]
+            )
             estimated.update(zip(counted, cursor.fetchone()))
     return [min(total, estimated[lexeme]) for lexeme in lexemes]
 
@@ -261,7 +265,9 @@ def _full_text(
     any_lexeme = " | ".join(chosen)
     # One term per lexeme, written out: a sum over unnest() costs a subplan per chunk.
     score = RawSQL(
-        "(" + " + ".join("%s::float8 * ts_rank(%s::float4[], knowledge_chunk.search, %s::tsquery, %s)" for _ in quoted) + ")",
+        "("
+        + " + ".join("%s::float8 * ts_rank(%s::float4[], knowledge_chunk.search, %s::tsquery, %s)" for _ in quoted)
+        + ")",
         [
             value
             for lexeme, idf in zip(quoted, _idf(total, frequencies_))
@@ -367,11 +373,20 @@ def _hits(fused: list[tuple[tuple, int, float]], vector: list[float] | None, que
     # Only the columns a hit shows (as values: model instances of the chunk and its item cost
     # more than the query), the chunk's lexemes as an array, and its distance to the query.
     columns = [
-        "pk", "text", "article__title", "article__url", "faq__question", "faq__answer", "document__title", "lexemes",
+        "pk",
+        "text",
+        "article__title",
+        "article__url",
+        "faq__question",
+        "faq__answer",
+        "document__title",
+        "lexemes",
         "article__public_id",
     ]
-    chunks = Chunk.objects.filter(pk__in=[chunk_id for _, chunk_id, _ in fused]).order_by().annotate(
-        lexemes=Func(F("search"), function="tsvector_to_array", output_field=ArrayField(TextField()))
+    chunks = (
+        Chunk.objects.filter(pk__in=[chunk_id for _, chunk_id, _ in fused])
+        .order_by()
+        .annotate(lexemes=Func(F("search"), function="tsvector_to_array", output_field=ArrayField(TextField())))
     )
     if vector is not None:
         chunks = chunks.annotate(distance=CosineDistance("embedding", vector))

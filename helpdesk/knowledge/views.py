@@ -84,7 +84,9 @@ def _matching(workspace: Workspace, filters: Filters) -> QuerySet:
             items = items.filter(status=filters.status)
         if filters.enabled:
             items = items.filter(**{model.enabled_field: filters.enabled == "yes"})
-        parts.append(items.annotate(item_kind=Value(kind, output_field=CharField())).values_list("item_kind", "id", "updated_at"))
+        parts.append(
+            items.annotate(item_kind=Value(kind, output_field=CharField())).values_list("item_kind", "id", "updated_at")
+        )
     if filters.type == "faq":
         return parts[0].order_by("order", "id")
     return parts[0].union(*parts[1:], all=True).order_by("-updated_at", "-id")
@@ -217,7 +219,11 @@ def bulk(request: HttpRequest) -> HttpResponse:
         kind, _, pk = value.partition(":")
         if kind in MODELS and pk.isdigit():
             ids[kind].add(int(pk))
-    items = [item for kind, pks in ids.items() for item in MODELS[kind].objects.filter(workspace=membership.workspace, pk__in=pks)]
+    items = [
+        item
+        for kind, pks in ids.items()
+        for item in MODELS[kind].objects.filter(workspace=membership.workspace, pk__in=pks)
+    ]
     if items:
         count = actions.bulk(items, operation, actor=request.user)
         noun = "item" if count == 1 else "items"
@@ -274,7 +280,9 @@ def new(request: HttpRequest, kind: str) -> HttpResponse:
     if kind == "faq":
         last = FAQ.objects.filter(workspace=workspace).aggregate(last=Max("order"))["last"]
         initial["order"] = 0 if last is None else last + 1
-    return render(request, template, _form_context(request, membership, kind, FORMS[kind](instance=blank, initial=initial)))
+    return render(
+        request, template, _form_context(request, membership, kind, FORMS[kind](instance=blank, initial=initial))
+    )
 
 
 def _save(request: HttpRequest, item: actions.Item, form) -> actions.Item | None:
@@ -289,7 +297,9 @@ def _save(request: HttpRequest, item: actions.Item, form) -> actions.Item | None
     except IntegrityError:  # the same question, saved meanwhile
         form.add_error("question", DUPLICATE_QUESTION)
         return None
-    messages.success(request, "Saved. It is being indexed again." if item.status == IndexStatus.PROCESSING else "Saved.")
+    messages.success(
+        request, "Saved. It is being indexed again." if item.status == IndexStatus.PROCESSING else "Saved."
+    )
     return item
 
 
@@ -331,7 +341,10 @@ def upload(request: HttpRequest) -> HttpResponse:
         form = DocumentUploadForm(request.POST, request.FILES)
         if form.is_valid():
             document = actions.create_document(
-                membership.workspace, title=form.cleaned_data["title"], file=form.cleaned_data["file"], actor=request.user
+                membership.workspace,
+                title=form.cleaned_data["title"],
+                file=form.cleaned_data["file"],
+                actor=request.user,
             )
             messages.success(request, f"“{document}” is uploaded. It is being indexed.")
             url = reverse("knowledge_settings:index") + "?type=document"

@@ -126,9 +126,15 @@ class BodyLimitMiddleware:
 
 async def _send_refusal(send, path: str | None, limit: int) -> None:
     content_type, body = refusal(path, limit)
-    await send({
-        "type": "http.response.start",
-        "status": 413,
-        "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

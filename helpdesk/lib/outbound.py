@@ -56,9 +56,7 @@ class Refused(OSError):
             what = f"{shown} is a private address."
         else:
             what = f"{shown} resolves to {address}, a private address."
-        super().__init__(
-            f"{what} The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS={shown}:{port}."
-        )
+        super().__init__(f"{what} The server's operator can allow it with OUTBOUND_PRIVATE_HOSTS={shown}:{port}.")
 
     def __str__(self) -> str:
         return self.args[0]

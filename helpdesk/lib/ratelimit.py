@@ -94,7 +94,9 @@ def client_ip(source) -> str:
     if isinstance(source, dict):
         client = source.get("client") or ("",)
         remote = client[0] or ""
-        forwarded = ",".join(v.decode("latin-1") for k, v in source.get("headers", []) if k.lower() == b"x-forwarded-for")
+        forwarded = ",".join(
+            v.decode("latin-1") for k, v in source.get("headers", []) if k.lower() == b"x-forwarded-for"
+        )
     else:
         remote = source.META.get("REMOTE_ADDR", "")
         forwarded = source.META.get("HTTP_X_FORWARDED_FOR", "")

@@ -64,6 +64,7 @@ class DatabaseUnavailableMiddleware:
 
 # ---------------------------------------------------------------- the widget sees no cookies
 
+
 def is_widget_path(path: str) -> bool:
     return path == "/chat" or path.startswith(("/chat/", "/embed.js", "/help/", "/ws/chat/"))
 

@@ -86,7 +86,10 @@ DEMO_ARTICLES = [
     ),
 ]
 DEMO_FAQS = [
-    ("How do I reset my password?", "Click \"Forgot your password?\" on the sign-in page and follow the link we email you."),
+    (
+        "How do I reset my password?",
+        'Click "Forgot your password?" on the sign-in page and follow the link we email you.',
+    ),
     ("Which payment methods do you accept?", "We accept Visa, Mastercard, American Express, PayPal and bank transfer."),
 ]
 

@@ -171,7 +171,9 @@ class WidgetConsumer(_Base):
             await self.close(code=visitor)
             return
         self.visitor = visitor
-        await self.join(groups.contact(visitor.contact_id), groups.widget(visitor.workspace_id), groups.visitor(visitor.pk))
+        await self.join(
+            groups.contact(visitor.contact_id), groups.widget(visitor.workspace_id), groups.visitor(visitor.pk)
+        )
         await self.accept()
 
     def who(self) -> str:
@@ -217,7 +219,9 @@ class InboxConsumer(_Base):
         self.session_key = session_key
         # agent.<user>: closed when the password or role changes, or the member is deactivated;
         # session.<hash>: closed when this browser signs out.
-        await self.join(groups.agents(membership.workspace_id), groups.agent(membership.user_id), groups.session(session_key))
+        await self.join(
+            groups.agents(membership.workspace_id), groups.agent(membership.user_id), groups.session(session_key)
+        )
         await self.accept()
         await database_sync_to_async(live.agent_seen)(membership)
 

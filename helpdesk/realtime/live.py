@@ -87,7 +87,9 @@ def visitor_typing(visitor: Visitor, ip: str) -> None:
     conversation = actions.current_conversation(visitor.contact)
     if conversation is None:
         return
-    html = render_to_string("inbox/conversation.html#typing-oob", {"conversation": conversation, "who": visitor.contact.display_name})
+    html = render_to_string(
+        "inbox/conversation.html#typing-oob", {"conversation": conversation, "who": visitor.contact.display_name}
+    )
     broadcast.send(groups.agents(visitor.workspace_id), html)
 
 
@@ -103,9 +105,7 @@ def inbox_sign_in_holds(membership: Membership, session_key: str) -> bool:
     if data.get(SESSION_KEY) != str(membership.user_id):
         return False
     current = (
-        Membership.objects.select_related("user")
-        .filter(pk=membership.pk, is_active=True, user__is_active=True)
-        .first()
+        Membership.objects.select_related("user").filter(pk=membership.pk, is_active=True, user__is_active=True).first()
     )
     if current is None or current.role != membership.role:
         return False
@@ -120,7 +120,9 @@ def inbox_replay(membership: Membership, conversation_id: int, after: int) -> st
     conversation = _conversation(membership, conversation_id)
     if conversation is None:
         return ""
-    messages = list(conversation.messages.filter(_after(after)).select_related("author", "feedback").order_by("id")[:REPLAY_LIMIT])
+    messages = list(
+        conversation.messages.filter(_after(after)).select_related("author", "feedback").order_by("id")[:REPLAY_LIMIT]
+    )
     return "".join(
         render_to_string("inbox/conversation.html#message-oob", {"message": m, "conversation": conversation})
         for m in messages

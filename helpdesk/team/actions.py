@@ -55,9 +55,9 @@ def invite(workspace: Workspace, actor: User, email: str, role: str, base_url: s
         raise NotAllowed("Invitations are for agents and admins.")
     email = email.lower()
     with transaction.atomic():
-        Invitation.objects.open().filter(workspace=workspace, email__iexact=email, expires_at__lte=timezone.now()).update(
-            revoked_at=timezone.now()
-        )
+        Invitation.objects.open().filter(
+            workspace=workspace, email__iexact=email, expires_at__lte=timezone.now()
+        ).update(revoked_at=timezone.now())
         try:
             with transaction.atomic():
                 invitation = Invitation.objects.create(workspace=workspace, email=email, role=role, invited_by=actor)
@@ -136,7 +136,9 @@ def find_invitation(raw_token: str) -> Invitation:
 
 def _check_acceptable(invitation: Invitation | None) -> None:
     if invitation is None:
-        raise CannotAccept("This invitation link is not valid. It may have been replaced by a newer one: check your email.", 404)
+        raise CannotAccept(
+            "This invitation link is not valid. It may have been replaced by a newer one: check your email.", 404
+        )
     if invitation.accepted_at:
         raise CannotAccept("This invitation has already been used. Sign in to open the inbox.")
     if invitation.revoked_at:
@@ -229,7 +231,9 @@ def set_role(actor: Membership, target: Membership, role: str) -> Membership:
             _check_keeps_an_owner(target)
         previous, target.role = target.role, role
         target.save(update_fields=["role"])
-        activity.record(target.workspace, actor.user, "team.role_changed", member=target.user.email, role=role, previous=previous)
+        activity.record(
+            target.workspace, actor.user, "team.role_changed", member=target.user.email, role=role, previous=previous
+        )
         # Their inbox sockets reconnect, to be authorized with the new role.
         broadcast.close_group(groups.agent(target.user_id), code=codes.REAUTHORIZE)
     return target
@@ -278,7 +282,9 @@ def save_canned_response(form: CannedResponseForm, actor: User) -> CannedRespons
         if created:
             activity.record(canned.workspace, actor, "canned.created", shortcut=canned.shortcut)
         else:
-            activity.record(canned.workspace, actor, "canned.updated", shortcut=canned.shortcut, changed=activity.changes(form))
+            activity.record(
+                canned.workspace, actor, "canned.updated", shortcut=canned.shortcut, changed=activity.changes(form)
+            )
     return canned
 
 

@@ -12,8 +12,12 @@ SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@example.com"}))
-    role = forms.ChoiceField(choices=Invitation.ROLES, initial=Membership.Role.AGENT, help_text="Admins manage settings and the team.")
+    email = forms.EmailField(
+        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "name@example.com"})
+    )
+    role = forms.ChoiceField(
+        choices=Invitation.ROLES, initial=Membership.Role.AGENT, help_text="Admins manage settings and the team."
+    )
 
     def __init__(self, workspace: Workspace, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -35,9 +39,14 @@ class AcceptForm(forms.Form):
     """A new person's name and password, to accept an invitation."""
 
     name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    password = forms.CharField(strip=False, max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    password = forms.CharField(
+        strip=False, max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
     password_again = forms.CharField(
-        label="Password again", strip=False, max_length=128, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label="Password again",
+        strip=False,
+        max_length=128,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
 
     def __init__(self, invitation: Invitation, *args, **kwargs):
@@ -72,7 +81,9 @@ class CannedResponseForm(forms.ModelForm):
             "shortcut": forms.TextInput(attrs={"placeholder": "refund", "autocomplete": "off"}),
             "text": forms.Textarea(attrs={"rows": 4}),
         }
-        help_texts = {"shortcut": "Letters, digits, - and _; no spaces. Type /shortcut in the reply box to insert the text."}
+        help_texts = {
+            "shortcut": "Letters, digits, - and _; no spaces. Type /shortcut in the reply box to insert the text."
+        }
 
     def __init__(self, workspace: Workspace, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -81,7 +92,9 @@ class CannedResponseForm(forms.ModelForm):
     def clean_shortcut(self) -> str:
         shortcut = self.cleaned_data["shortcut"].strip().removeprefix("/").lower()
         if not SHORTCUT.fullmatch(shortcut):
-            raise forms.ValidationError("Use letters, digits, - and _ only, starting with a letter or digit, no spaces.")
+            raise forms.ValidationError(
+                "Use letters, digits, - and _ only, starting with a letter or digit, no spaces."
+            )
         taken = CannedResponse.objects.filter(workspace=self.instance.workspace, shortcut__iexact=shortcut)
         if taken.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(f"There is already a canned response /{shortcut}.")

@@ -98,7 +98,9 @@ class CannedResponse(models.Model):
         ordering = ["shortcut"]
         constraints = [
             models.UniqueConstraint(
-                "workspace", Lower("shortcut"), name="canned_unique_shortcut",
+                "workspace",
+                Lower("shortcut"),
+                name="canned_unique_shortcut",
                 violation_error_message="There is already a canned response with this shortcut.",
             )
         ]

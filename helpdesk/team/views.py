@@ -29,7 +29,9 @@ def _base_url(request: HttpRequest) -> str:
 def _team_context(membership: Membership, form: InviteForm | None, error: str) -> dict:
     """Every member with what the signed-in person may do to them; the open invitations."""
     is_owner = membership.role == Membership.Role.OWNER
-    role_choices = Membership.Role.choices if is_owner else [c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER]
+    role_choices = (
+        Membership.Role.choices if is_owner else [c for c in Membership.Role.choices if c[0] != Membership.Role.OWNER]
+    )
     members = sorted(
         membership.workspace.memberships.select_related("user"),
         key=lambda m: (not m.is_active, ROLE_ORDER.get(m.role, 9), m.user.email),
@@ -54,7 +56,9 @@ def _team_context(membership: Membership, form: InviteForm | None, error: str) -
     }
 
 
-def _team(request: HttpRequest, membership: Membership, form: InviteForm | None = None, error: str = "", status: int = 200):
+def _team(
+    request: HttpRequest, membership: Membership, form: InviteForm | None = None, error: str = "", status: int = 200
+):
     template = "team/members.html" + ("#team" if request.htmx else "")
     return render(request, template, _team_context(membership, form, error), status=status)
 
@@ -81,7 +85,13 @@ def invite(request: HttpRequest) -> HttpResponse:
     form = InviteForm(membership.workspace, request.POST)
     if form.is_valid():
         try:
-            actions.invite(membership.workspace, request.user, form.cleaned_data["email"], form.cleaned_data["role"], _base_url(request))
+            actions.invite(
+                membership.workspace,
+                request.user,
+                form.cleaned_data["email"],
+                form.cleaned_data["role"],
+                _base_url(request),
+            )
         except actions.NotAllowed as e:
             form.add_error("email", str(e))
         else:
@@ -190,12 +200,16 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
     form = AcceptForm(invitation, request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            user = actions.accept_invitation_as_new_user(invitation, form.cleaned_data["name"], form.cleaned_data["password"])
+            user = actions.accept_invitation_as_new_user(
+                invitation, form.cleaned_data["name"], form.cleaned_data["password"]
+            )
         except actions.CannotAccept as e:
             return _cannot_accept(request, e)
         login(request, user)
         return redirect("inbox:index")
-    return render(request, "team/accept.html", {**context, "mode": "new", "form": form}, status=422 if form.is_bound else 200)
+    return render(
+        request, "team/accept.html", {**context, "mode": "new", "form": form}, status=422 if form.is_bound else 200
+    )
 
 
 def _cannot_accept(request: HttpRequest, error: actions.CannotAccept) -> HttpResponse:

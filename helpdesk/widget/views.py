@@ -112,7 +112,9 @@ def start(request: HttpRequest) -> JsonResponse:
         return _error("This chat is not available.", 404)
     if _ip_limited(request):
         return _error("Too many requests. Please wait a minute and try again.", 429)
-    _visitor_row, raw = actions.start_visitor(workspace, page_url=intake.clean_page_url(request.POST.get("page_url", "")))
+    _visitor_row, raw = actions.start_visitor(
+        workspace, page_url=intake.clean_page_url(request.POST.get("page_url", ""))
+    )
     return JsonResponse({"visitor": raw}, status=201)
 
 

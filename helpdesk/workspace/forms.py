@@ -6,9 +6,17 @@ from helpdesk.accounts import hours
 from helpdesk.accounts.models import Workspace
 
 WIDGET_FIELDS = [
-    "widget_enabled", "widget_title", "widget_subtitle", "widget_greeting", "widget_placeholder",
-    "widget_primary_color", "widget_position", "widget_show_availability", "widget_branding_hidden",
-    "widget_company_name", "allowed_domains",
+    "widget_enabled",
+    "widget_title",
+    "widget_subtitle",
+    "widget_greeting",
+    "widget_placeholder",
+    "widget_primary_color",
+    "widget_position",
+    "widget_show_availability",
+    "widget_branding_hidden",
+    "widget_company_name",
+    "allowed_domains",
 ]
 HOURS_FIELDS = ["business_hours_enabled", "timezone", "away_message"]
 
@@ -39,7 +47,9 @@ class WidgetForm(forms.ModelForm):
         widgets = {
             "widget_primary_color": forms.TextInput(attrs={"type": "color"}),
             "widget_greeting": forms.Textarea(attrs={"rows": 2}),
-            "allowed_domains": forms.Textarea(attrs={"rows": 3, "placeholder": "https://www.example.com\n*.example.com"}),
+            "allowed_domains": forms.Textarea(
+                attrs={"rows": 3, "placeholder": "https://www.example.com\n*.example.com"}
+            ),
             "away_message": forms.Textarea(attrs={"rows": 2}),
         }
 
@@ -99,6 +109,9 @@ class WidgetForm(forms.ModelForm):
     @property
     def changed_data(self) -> list[str]:
         changed = [name for name in super().changed_data if not name.endswith(("_open", "_start", "_end"))]
-        if "business_hours" in getattr(self, "cleaned_data", {}) and self.cleaned_data["business_hours"] != self.initial_hours:
+        if (
+            "business_hours" in getattr(self, "cleaned_data", {})
+            and self.cleaned_data["business_hours"] != self.initial_hours
+        ):
             changed.append("business_hours")
         return changed

@@ -62,7 +62,9 @@ def widget(request: HttpRequest) -> HttpResponse:
 def regenerate_token(request: HttpRequest) -> HttpResponse:
     membership = access.admin(request)
     actions.regenerate_public_token(membership.workspace, request.user)
-    messages.success(request, "A new widget token is active. Update the snippet on your site: the old one no longer works.")
+    messages.success(
+        request, "A new widget token is active. Update the snippet on your site: the old one no longer works."
+    )
     template = "workspace/widget.html" + ("#snippet" if request.htmx else "")
     return render(request, template, _widget_context(request, membership, WidgetForm(instance=membership.workspace)))
 
@@ -74,7 +76,9 @@ def regenerate_secret(request: HttpRequest) -> HttpResponse:
     secret = actions.regenerate_identity_secret(membership.workspace, request.user)
     template = "workspace/widget.html" + ("#identity" if request.htmx else "")
     return render(
-        request, template, _widget_context(request, membership, WidgetForm(instance=membership.workspace), new_secret=secret)
+        request,
+        template,
+        _widget_context(request, membership, WidgetForm(instance=membership.workspace), new_secret=secret),
     )
 
 
@@ -82,4 +86,6 @@ def regenerate_secret(request: HttpRequest) -> HttpResponse:
 def activity_log(request: HttpRequest) -> HttpResponse:
     membership = access.admin(request)
     entries = Activity.objects.filter(workspace=membership.workspace).select_related("actor")[:200]
-    return render(request, "workspace/activity.html", {"membership": membership, "entries": entries, "section": "activity"})
+    return render(
+        request, "workspace/activity.html", {"membership": membership, "entries": entries, "section": "activity"}
+    )

@@ -45,7 +45,9 @@ def test_signing_in_ignores_the_case_of_the_email_address(client, agent):
 
 def test_signing_in_returns_to_the_page_asked_for(client, agent, conversation):
     target = reverse("inbox:conversation", args=[conversation.pk])
-    response = client.post(f"{LOGIN}?next={target}", {"username": "agent@acme.test", "password": PASSWORD, "next": target})
+    response = client.post(
+        f"{LOGIN}?next={target}", {"username": "agent@acme.test", "password": PASSWORD, "next": target}
+    )
     assert response["Location"] == target
 
 
@@ -106,7 +108,11 @@ def test_changing_the_password_keeps_this_browser_signed_in_and_signs_out_every_
 def test_the_password_page_asks_for_the_old_password(agent_client):
     response = agent_client.post(
         reverse("accounts:password_change"),
-        {"old_password": "a-wrong-guess", "new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"},
+        {
+            "old_password": "a-wrong-guess",
+            "new_password1": "a-brand-new-secret-9",
+            "new_password2": "a-brand-new-secret-9",
+        },
     )
     assert response.status_code == 200 and "Your old password was entered incorrectly" in response.content.decode()
 
@@ -145,7 +151,9 @@ def test_a_reset_link_works_only_once(client, agent, ask_for_reset, deliver_rese
     deliver_resets()
     link = reset_link(mail.outbox[0])
     form = client.get(link, follow=True)
-    client.post(form.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"})
+    client.post(
+        form.redirect_chain[-1][0], {"new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"}
+    )
     again = client.get(link, follow=True)
     assert "This link is invalid or has already been used" in again.content.decode()
     assert 'name="new_password1"' not in again.content.decode()
@@ -156,7 +164,9 @@ def test_a_forged_reset_link_is_refused(client, agent):
     assert "This link is invalid or has already been used" in page.content.decode()
 
 
-def test_a_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(client, agent, ask_for_reset, deliver_resets):
+def test_a_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(
+    client, agent, ask_for_reset, deliver_resets
+):
     response = ask_for_reset(client, "nobody@acme.test")
     assert response["Location"] == reverse("accounts:password_reset_done")
     assert deliver_resets() == 0
@@ -195,7 +205,10 @@ def test_one_ip_guessing_many_addresses_is_locked(client, agent, settings):
     for n in range(3):
         client.post(LOGIN, {"username": f"guess{n}@acme.test", "password": "guess"})
     assert client.post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 429
-    assert Client(REMOTE_ADDR="10.0.0.9").post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code == 302
+    assert (
+        Client(REMOTE_ADDR="10.0.0.9").post(LOGIN, {"username": "agent@acme.test", "password": PASSWORD}).status_code
+        == 302
+    )
 
 
 def test_a_successful_sign_in_clears_the_addresss_failures(client, agent, settings):

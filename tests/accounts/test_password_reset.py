@@ -36,14 +36,18 @@ def from_ip(n: int) -> Client:
 def test_an_address_bombed_with_reset_requests_gets_a_few_emails_and_every_answer_is_the_same(
     agent, ask_for_reset, deliver_resets
 ):
-    answers = {(r.status_code, r["Location"]) for r in (ask_for_reset(from_ip(n), "agent@acme.test") for n in range(20))}
+    answers = {
+        (r.status_code, r["Location"]) for r in (ask_for_reset(from_ip(n), "agent@acme.test") for n in range(20))
+    }
     assert answers == {(302, reverse("accounts:password_reset_done"))}
     assert deliver_resets() == 3
     assert [m.to for m in mail.outbox] == [["agent@acme.test"]] * 3
 
 
 def test_the_limit_counts_the_address_whatever_its_case(agent, ask_for_reset, deliver_resets):
-    for n, email in enumerate(["agent@acme.test", "AGENT@acme.test", "Agent@Acme.Test", " agent@acme.test", "aGeNt@acme.test"]):
+    for n, email in enumerate(
+        ["agent@acme.test", "AGENT@acme.test", "Agent@Acme.Test", " agent@acme.test", "aGeNt@acme.test"]
+    ):
         ask_for_reset(from_ip(n), email)
     assert deliver_resets() == 3
 
@@ -60,7 +64,9 @@ def test_past_the_limit_a_known_address_looks_exactly_like_an_unknown_one(client
     assert deliver_resets() == 3
 
 
-def test_one_ip_asking_again_and_again_gets_429_with_a_clear_text_and_no_email(client, agent, ask_for_reset, deliver_resets):
+def test_one_ip_asking_again_and_again_gets_429_with_a_clear_text_and_no_email(
+    client, agent, ask_for_reset, deliver_resets
+):
     for n in range(5):
         assert ask_for_reset(client, f"guess{n}@acme.test").status_code == 302
     refused = ask_for_reset(client, "agent@acme.test")
@@ -72,7 +78,9 @@ def test_one_ip_asking_again_and_again_gets_429_with_a_clear_text_and_no_email(c
     assert deliver_resets() == 1
 
 
-def test_a_completed_reset_lifts_the_sign_in_lockout_that_told_the_agent_to_reset(client, agent, settings, ask_for_reset, deliver_resets):
+def test_a_completed_reset_lifts_the_sign_in_lockout_that_told_the_agent_to_reset(
+    client, agent, settings, ask_for_reset, deliver_resets
+):
     settings.LOGIN_FAILURE_LIMIT = 5
     for _ in range(5):
         from_ip(50).post(LOGIN, {"username": "agent@acme.test", "password": "a-guess"})  # someone guessing
@@ -88,7 +96,9 @@ def test_a_completed_reset_lifts_the_sign_in_lockout_that_told_the_agent_to_rese
     assert client.post(LOGIN, {"username": "agent@acme.test", "password": NEW_PASSWORD}).status_code == 302
 
 
-def test_the_email_is_not_sent_to_an_account_deactivated_after_it_was_asked_for(client, agent, ask_for_reset, deliver_resets):
+def test_the_email_is_not_sent_to_an_account_deactivated_after_it_was_asked_for(
+    client, agent, ask_for_reset, deliver_resets
+):
     ask_for_reset(client, "agent@acme.test")
     User.objects.filter(pk=agent.pk).update(is_active=False)
     deliver_resets()

@@ -57,7 +57,9 @@ def test_the_widget_shows_the_sources_as_links(db, stub, knowledge, visitor, cli
     question = ask(visitor, "How long does delivery to Norway take?")
     ai_agent.answer(question.pk)
     v, raw = visitor
-    html = client.get("/chat/api/thread", HTTP_X_WIDGET_TOKEN=v.workspace.public_token, HTTP_X_VISITOR_TOKEN=raw).content.decode()
+    html = client.get(
+        "/chat/api/thread", HTTP_X_WIDGET_TOKEN=v.workspace.public_token, HTTP_X_VISITOR_TOKEN=raw
+    ).content.decode()
     assert f'href="/help/{knowledge["article"].public_id}/"' in html
     assert "Shipping and delivery" in html
     page = client.get(f"/help/{knowledge['article'].public_id}/")
@@ -111,7 +113,9 @@ def test_it_hands_over_when_the_visitor_asks_for_a_person(db, stub, knowledge, v
 
 
 def test_it_hands_over_when_an_escalation_rule_matches(db, stub, knowledge, visitor, workspace):
-    GuidanceRule.objects.create(workspace=workspace, kind="escalation", name="Refunds", content="Refund requests.\nkeywords: refund, money back")
+    GuidanceRule.objects.create(
+        workspace=workspace, kind="escalation", name="Refunds", content="Refund requests.\nkeywords: refund, money back"
+    )
     question = ask(visitor, "I want my money back for the Norway delivery")
     ai_agent.answer(question.pk)
     assert_handed_over(question, "Refunds")
@@ -121,7 +125,9 @@ def test_rules_for_another_channel_do_not_apply(db, stub, knowledge, visitor, wo
     GuidanceRule.objects.create(
         workspace=workspace, kind="escalation", name="Email Norway", content="keywords: norway", channels=["email"]
     )
-    GuidanceRule.objects.create(workspace=workspace, kind="tone", name="Formal email", content="Sign as The Team.", channels=["email"])
+    GuidanceRule.objects.create(
+        workspace=workspace, kind="tone", name="Formal email", content="Sign as The Team.", channels=["email"]
+    )
     GuidanceRule.objects.create(workspace=workspace, kind="tone", name="Everywhere", content="Be brief.", channels=[])
     question = ask(visitor, "How long does delivery to Norway take?")
     ai_agent.answer(question.pk)
@@ -146,7 +152,9 @@ def test_it_hands_over_when_the_model_cannot_answer(db, stub, knowledge, visitor
 
 
 def test_the_model_can_name_the_escalation_rule(db, stub, knowledge, visitor, workspace):
-    GuidanceRule.objects.create(workspace=workspace, kind="escalation", name="Angry customers", content="The customer is upset.")
+    GuidanceRule.objects.create(
+        workspace=workspace, kind="escalation", name="Angry customers", content="The customer is upset."
+    )
     stub.reply = "[HANDOFF: Angry customers]"
     question = ask(visitor, "Delivery to Norway is taking forever, this is unacceptable")
     ai_agent.answer(question.pk)
@@ -165,7 +173,9 @@ def test_provider_failures_fall_back_and_hand_over(db, stub, knowledge, visitor,
     ai_agent.answer(question.pk)
     conversation = assert_handed_over(question, "provider failed")
     fallback = AISettings.objects.get(workspace=workspace).fallback_message
-    assert conversation.messages.filter(author_kind=Message.Author.SYSTEM, private=False, body__startswith=fallback).exists()
+    assert conversation.messages.filter(
+        author_kind=Message.Author.SYSTEM, private=False, body__startswith=fallback
+    ).exists()
 
 
 def test_the_ai_stays_quiet_after_a_handover_until_handed_back(db, stub, knowledge, visitor, agent):
@@ -201,7 +211,9 @@ def test_answering_twice_posts_one_reply(db, stub, knowledge, visitor):
     assert len(ai_messages(question.conversation)) == 1
 
 
-def test_a_customer_message_enqueues_the_ai_after_commit(db, stub, knowledge, visitor, django_capture_on_commit_callbacks):
+def test_a_customer_message_enqueues_the_ai_after_commit(
+    db, stub, knowledge, visitor, django_capture_on_commit_callbacks
+):
     from django_tasks_db.models import DBTaskResult
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -219,7 +231,9 @@ def test_the_answer_streams_to_the_visitor_websocket(stub, knowledge, visitor, w
 
     async def scenario():
         comm = WebsocketCommunicator(
-            application, f"/ws/chat/?token={workspace.public_token}&visitor={raw}", headers=[(b"origin", b"http://localhost")]
+            application,
+            f"/ws/chat/?token={workspace.public_token}&visitor={raw}",
+            headers=[(b"origin", b"http://localhost")],
         )
         assert (await comm.connect())[0]
         await database_sync_to_async(ai_agent.answer)(question.pk)
@@ -230,7 +244,7 @@ def test_the_answer_streams_to_the_visitor_websocket(stub, knowledge, visitor, w
         return frames
 
     frames = async_to_sync(scenario)()
-    drafts = [f for f in frames if f'id="ai-draft-{question.conversation_id}"' in f and "hx-swap-oob=\"delete\"" not in f]
+    drafts = [f for f in frames if f'id="ai-draft-{question.conversation_id}"' in f and 'hx-swap-oob="delete"' not in f]
     assert "AI is writing" in drafts[0]
     growing = [f for f in drafts if "Delivery to Norway" in f]
     assert len(growing) >= 2 and len(growing[-1]) > len(growing[0])
@@ -275,8 +289,10 @@ def test_another_visitor_cannot_rate_an_answer(db, stub, knowledge, visitor, wor
     [reply] = ai_messages(question.conversation)
     _other, other_raw = actions.start_visitor(workspace)
     response = client.post(
-        f"/chat/api/messages/{reply.pk}/feedback", {"rating": "up"},
-        HTTP_X_WIDGET_TOKEN=workspace.public_token, HTTP_X_VISITOR_TOKEN=other_raw,
+        f"/chat/api/messages/{reply.pk}/feedback",
+        {"rating": "up"},
+        HTTP_X_WIDGET_TOKEN=workspace.public_token,
+        HTTP_X_VISITOR_TOKEN=other_raw,
     )
     assert response.status_code == 404
     assert json.loads(response.content)["error"]
@@ -295,7 +311,9 @@ def huge_passage(workspace):
         "Reset the router by holding its button for ten seconds. The lights blink twice. "
         "Then wait a minute. It comes back with the factory settings. " + "AAAA " * 800_000
     )
-    Chunk.objects.create(workspace=workspace, kind="article", article=article, position=0, heading="Router manual", text=text)
+    Chunk.objects.create(
+        workspace=workspace, kind="article", article=article, position=0, heading="Router manual", text=text
+    )
     return article
 
 
@@ -324,13 +342,16 @@ def test_a_copilot_draft_without_a_model_quotes_a_bounded_passage(db, no_model, 
     assert "AAAA" not in pushed and len(pushed) < 10_000
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Short answer.", "Short answer."),
-    ("One. Two. Three. Four.", "One. Two. Three. \u2026"),
-    ("Line one\n\nLine two\n\nLine three\n\nLine four", "Line one\n\nLine two\n\nLine three \u2026"),
-    ("word " * 1000, ("word " * 119).strip() + "\u2026"),  # no sentence end: cut after a word
-    ("x" * 4_000_000, "x" * (ai_agent.QUOTE_MAX_CHARS - 2) + "\u2026"),  # no space either: cut anywhere
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Short answer.", "Short answer."),
+        ("One. Two. Three. Four.", "One. Two. Three. \u2026"),
+        ("Line one\n\nLine two\n\nLine three\n\nLine four", "Line one\n\nLine two\n\nLine three \u2026"),
+        ("word " * 1000, ("word " * 119).strip() + "\u2026"),  # no sentence end: cut after a word
+        ("x" * 4_000_000, "x" * (ai_agent.QUOTE_MAX_CHARS - 2) + "\u2026"),  # no space either: cut anywhere
+    ],
+)
 def test_an_excerpt_is_cut_at_a_sentence_else_a_word_with_an_ellipsis(text, expected):
     result = ai_agent.excerpt(text)
     assert result == expected

@@ -125,7 +125,9 @@ def test_a_workspaces_own_key_goes_to_its_own_base_url(db, own_endpoint, knowled
 
 
 @pytest.mark.parametrize("base_url", ["", "same"])
-def test_the_operators_key_goes_to_the_operators_base_url(db, servers_endpoint, knowledge, visitor, workspace, base_url):
+def test_the_operators_key_goes_to_the_operators_base_url(
+    db, servers_endpoint, knowledge, visitor, workspace, base_url
+):
     AISettings.objects.filter(workspace=workspace).update(base_url=servers_endpoint.url + "/" if base_url else "")
     agent.answer(ask(visitor).pk)
     assert servers_endpoint.authorizations == [f"Bearer {OPERATOR_KEY}"]  # trusted: no OUTBOUND_PRIVATE_HOSTS needed
@@ -175,7 +177,9 @@ def test_a_failed_answer_logs_the_status_but_not_the_key(db, echoing, knowledge,
 
 def test_test_connection_shows_the_admin_the_status_but_not_the_key(db, echoing, owner_client, workspace, logs):
     base_url = agent.settings_for(workspace).base_url
-    html = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": base_url}, HTTP_HX_REQUEST="true").content.decode()
+    html = owner_client.post(
+        "/settings/ai/test-connection", {**VALID, "base_url": base_url}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "The connection failed" in html and "HTTP 401 Unauthorized (invalid_api_key)" in html
     assert echoing not in html and "Incorrect API key" not in html
     assert echoing not in logs.text
@@ -266,13 +270,18 @@ def test_an_unreadable_key_fails_the_embeddings_with_a_clear_status(db, unreadab
 
 
 def test_test_connection_says_the_saved_key_cannot_be_read(db, unreadable, owner_client):
-    html = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": ""}, HTTP_HX_REQUEST="true").content.decode()
+    html = owner_client.post(
+        "/settings/ai/test-connection", {**VALID, "base_url": ""}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "The saved API key cannot be read" in html
     assert unreadable.requests == []
 
 
 def test_setting_the_key_again_mends_it(db, unreadable, owner_client, knowledge, visitor, workspace):
-    assert owner_client.post("/settings/ai/", {**VALID, "base_url": "", "api_key": "sk-set-again-123456"}).status_code == 200
+    assert (
+        owner_client.post("/settings/ai/", {**VALID, "base_url": "", "api_key": "sk-set-again-123456"}).status_code
+        == 200
+    )
     assert "Set. Leave blank to keep it." in owner_client.get("/settings/ai/").content.decode()
     agent.answer(ask(visitor).pk)
     assert unreadable.authorizations == ["Bearer sk-set-again-123456"]

@@ -46,7 +46,9 @@ def test_a_reply_cut_by_a_killed_worker_completes_once_after_the_restart(workspa
         stack.start_worker(tmp_path)
         wait_for(
             lambda: question.conversation.messages.filter(author_kind=Message.Author.AI).exists(),
-            30, "the answer after the restart", stack,
+            30,
+            "the answer after the restart",
+            stack,
         )
         time.sleep(0.5)
         replies = list(question.conversation.messages.exclude(pk=question.pk))

@@ -32,12 +32,14 @@ def finished_run(question, stack: Stack, timeout: float = 20) -> AIRun:
 
 def test_the_worker_reaches_only_the_private_hosts_the_operator_allowed(tmp_path):
     allowed, blocked = LLMStub().start(), LLMStub().start()
-    stack = Stack(env={
-        **stack_env(),
-        "OUTBOUND_PRIVATE_HOSTS": f"127.0.0.1:{allowed.port}",
-        "OPENAI_BASE_URL": "https://llm.operator.test/v1",
-        "OPENAI_API_KEY": OPERATOR_KEY,
-    })
+    stack = Stack(
+        env={
+            **stack_env(),
+            "OUTBOUND_PRIVATE_HOSTS": f"127.0.0.1:{allowed.port}",
+            "OPENAI_BASE_URL": "https://llm.operator.test/v1",
+            "OPENAI_API_KEY": OPERATOR_KEY,
+        }
+    )
     try:
         questions = {}
         for stub in (allowed, blocked):

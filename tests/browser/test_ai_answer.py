@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_the_visitor_sees_a_streamed_answer_with_its_source(browser, stack, host_site, llm, screenshot):
     workspace = Workspace.objects.create(name="Acme", widget_company_name="Acme", away_message="")
     article = add_article(
-        workspace, "Shipping and delivery",
+        workspace,
+        "Shipping and delivery",
         "# Shipping\n\nDelivery to Norway takes five to seven working days. Every order gets a tracking link.",
     )
     llm.mode, llm.first_token_delay, llm.token_delay = "ok", 0.0, 0.12

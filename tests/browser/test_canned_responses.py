@@ -28,7 +28,9 @@ def workspace():
     AISettings.objects.create(workspace=workspace, enabled=False)
     for shortcut, text in (("refund", REFUND), ("refund-late", "Sorry your refund is late!"), ("shipping", SHIPPING)):
         CannedResponse.objects.create(workspace=workspace, shortcut=shortcut, text=text)
-    CannedResponse.objects.create(workspace=Workspace.objects.create(name="Globex"), shortcut="refund-globex", text="Globex only")
+    CannedResponse.objects.create(
+        workspace=Workspace.objects.create(name="Globex"), shortcut="refund-globex", text="Globex only"
+    )
     return workspace
 
 
@@ -52,7 +54,9 @@ def open_conversation(browser, stack, workspace):
     return page
 
 
-def test_slash_and_a_shortcut_offers_the_workspaces_responses_and_inserts_the_chosen_one(browser, stack, workspace, screenshot):
+def test_slash_and_a_shortcut_offers_the_workspaces_responses_and_inserts_the_chosen_one(
+    browser, stack, workspace, screenshot
+):
     page = open_conversation(browser, stack, workspace)
     box = page.locator(".composer textarea")
     menu = page.locator("#canned-menu")

@@ -150,7 +150,9 @@ def test_the_unread_badge_counts_replies_while_the_widget_is_closed(browser, sta
     expect(badge).to_have_attribute("data-unread", "0")
 
 
-def test_with_its_socket_open_the_widget_sends_over_it_and_the_push_confirms(browser, stack, host_site, workspace, agent):
+def test_with_its_socket_open_the_widget_sends_over_it_and_the_push_confirms(
+    browser, stack, host_site, workspace, agent
+):
     inbox = sign_in(browser, stack, agent)
     site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
     posts = []

@@ -61,8 +61,12 @@ def write_during_the_outage(workspace, agent) -> None:
 def both_caught_up(inbox, widget) -> None:
     expect(widget.locator("#messages")).to_contain_text("Written by the agent during the outage", timeout=CATCH_UP_MS)
     expect(widget.locator("#messages")).to_contain_text("Written by the visitor during the outage", timeout=CATCH_UP_MS)
-    expect(inbox.locator("[data-thread]")).to_contain_text("Written by the visitor during the outage", timeout=CATCH_UP_MS)
-    expect(inbox.locator("[data-thread]")).to_contain_text("Written by the agent during the outage", timeout=CATCH_UP_MS)
+    expect(inbox.locator("[data-thread]")).to_contain_text(
+        "Written by the visitor during the outage", timeout=CATCH_UP_MS
+    )
+    expect(inbox.locator("[data-thread]")).to_contain_text(
+        "Written by the agent during the outage", timeout=CATCH_UP_MS
+    )
     # once each, in order
     assert widget.locator("[data-seq]").count() == 3
     seqs = [int(s) for s in widget.locator("[data-seq]").evaluate_all("els => els.map(e => e.dataset.seq)")]
@@ -83,7 +87,9 @@ def test_after_redis_restarts_both_sides_reconnect_and_catch_up(browser, host_si
         expect(widget.locator(".msg-customer .bubble").last).to_have_text("Sent while Redis is down")
         embedded.ensure_redis(run_dir)
         expect(inbox.locator("[data-thread]")).to_contain_text("Sent while Redis is down", timeout=CATCH_UP_MS)
-        expect(widget.locator("#messages")).to_contain_text("Written by the agent during the outage", timeout=CATCH_UP_MS)
+        expect(widget.locator("#messages")).to_contain_text(
+            "Written by the agent during the outage", timeout=CATCH_UP_MS
+        )
         expect(inbox.locator("#connection")).to_be_hidden(timeout=CATCH_UP_MS)
         # And live again: a new reply arrives over the re-opened sockets.
         inbox.locator(".composer textarea").fill("Back to normal")
@@ -97,7 +103,9 @@ def test_after_redis_restarts_both_sides_reconnect_and_catch_up(browser, host_si
         embedded.stop_redis(run_dir)
 
 
-def test_after_the_web_process_restarts_both_sides_reconnect_and_catch_up(browser, host_site, workspace, agent, tmp_path):
+def test_after_the_web_process_restarts_both_sides_reconnect_and_catch_up(
+    browser, host_site, workspace, agent, tmp_path
+):
     stack = start(tmp_path)
     try:
         inbox, site, widget = talking(browser, stack, host_site, workspace, agent)
@@ -115,7 +123,9 @@ def test_after_the_web_process_restarts_both_sides_reconnect_and_catch_up(browse
         stack.stop()
 
 
-def test_a_post_while_the_database_is_unreachable_offers_a_retry_and_is_saved_once(browser, host_site, workspace, agent, tmp_path):
+def test_a_post_while_the_database_is_unreachable_offers_a_retry_and_is_saved_once(
+    browser, host_site, workspace, agent, tmp_path
+):
     proxy = SocketProxy(postgres_socket())
     stack = Stack(env={**stack_env(), "DATABASE_URL": proxied_database_url(proxy), "DB_POOL_TIMEOUT": "2"})
     stack.start_web(tmp_path)

@@ -41,7 +41,9 @@ def test_reset_on_logout_gives_the_next_person_an_empty_chat(browser, stack, hos
     widget.locator("#composer-input").fill("Alice's question about her order")
     widget.locator("#composer-input").press("Enter")
     expect(widget.locator(".msg-customer:not(.pending) .bubble").last).to_have_text("Alice's question about her order")
-    old_token = widget.locator("body").evaluate("() => localStorage.getItem('hd.visitor.' + document.body.dataset.token)")
+    old_token = widget.locator("body").evaluate(
+        "() => localStorage.getItem('hd.visitor.' + document.body.dataset.token)"
+    )
 
     site.evaluate("Helpdesk('reset')")
     expect(widget.locator(".msg-customer")).to_have_count(0)
@@ -57,7 +59,9 @@ def test_reset_on_logout_gives_the_next_person_an_empty_chat(browser, stack, hos
     expect(widget.locator("#messages")).not_to_contain_text("Alice")
 
     alice = Contact.objects.get(external_id="alice", verified=True)
-    assert list(alice.conversations.values_list("last_message_preview", flat=True)) == ["Alice's question about her order"]
+    assert list(alice.conversations.values_list("last_message_preview", flat=True)) == [
+        "Alice's question about her order"
+    ]
     assert not Visitor.objects.filter(contact=alice).exists()  # her old token is revoked
     bob = Contact.objects.get(external_id="bob", verified=True)
     assert list(bob.conversations.values_list("last_message_preview", flat=True)) == ["Bob here"]

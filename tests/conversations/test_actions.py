@@ -182,7 +182,9 @@ def test_a_private_note_changes_neither_status_nor_preview_nor_assignee(conversa
     assert conversation.messages.get(body="Customer seems upset").private
 
 
-def test_a_private_note_reaches_the_agents_but_never_the_widget(conversation, agent, django_capture_on_commit_callbacks):
+def test_a_private_note_reaches_the_agents_but_never_the_widget(
+    conversation, agent, django_capture_on_commit_callbacks
+):
     agents = listen(groups.agents(conversation.workspace_id))
     widget = listen(groups.contact(conversation.contact_id))
     with django_capture_on_commit_callbacks(execute=True):
@@ -198,7 +200,9 @@ def test_a_public_reply_reaches_the_widget(conversation, agent, django_capture_o
     assert "Your order ships today" in pushed(widget)
 
 
-def test_a_status_change_pushes_complete_controls_to_the_agents(conversation, agent, django_capture_on_commit_callbacks):
+def test_a_status_change_pushes_complete_controls_to_the_agents(
+    conversation, agent, django_capture_on_commit_callbacks
+):
     agents = listen(groups.agents(conversation.workspace_id))
     with django_capture_on_commit_callbacks(execute=True):
         actions.set_status(conversation, agent, Conversation.Status.PENDING)
@@ -258,10 +262,14 @@ def test_an_agent_resolving_a_conversation_nobody_answered_is_not_an_ai_resoluti
 
 
 def test_a_conversation_that_was_handed_over_is_never_an_ai_resolution(conversation, agent, workspace):
-    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Try this.")
+    Message.objects.create(
+        workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Try this."
+    )
     actions.hand_over(conversation, "The visitor asked for a person", "A person will reply here.")
     actions.hand_back(refreshed(conversation), agent)
-    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="And this.")
+    Message.objects.create(
+        workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="And this."
+    )
     actions.resolve_by_customer(refreshed(conversation))
     conversation = refreshed(conversation)
     assert conversation.status == Conversation.Status.RESOLVED and conversation.handed_over_at is not None
@@ -269,7 +277,9 @@ def test_a_conversation_that_was_handed_over_is_never_an_ai_resolution(conversat
 
 
 def test_the_visitor_saying_solved_after_only_an_ai_answer_is_an_ai_resolution(conversation, workspace):
-    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Here you go.")
+    Message.objects.create(
+        workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Here you go."
+    )
     actions.resolve_by_customer(conversation)
     assert refreshed(conversation).ai_resolved is True
 
@@ -287,7 +297,9 @@ def test_a_customer_message_reopens_a_resolved_conversation(visitor, conversatio
 
 
 def test_an_agent_reopening_a_resolved_conversation_clears_the_resolution(conversation, agent, workspace):
-    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Tracking link.")
+    Message.objects.create(
+        workspace=workspace, conversation=conversation, author_kind=Message.Author.AI, body="Tracking link."
+    )
     actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
     assert refreshed(conversation).ai_resolved is True
     actions.set_status(conversation, agent, Conversation.Status.OPEN)
@@ -342,7 +354,9 @@ def test_it_assigns_to_a_teammate_with_a_system_note(conversation, agent, owner)
     actions.assign(conversation, owner, agent)
     conversation = refreshed(conversation)
     assert conversation.assignee == agent
-    assert conversation.messages.get(author_kind=Message.Author.SYSTEM).body == "Owner assigned the conversation to Agent"
+    assert (
+        conversation.messages.get(author_kind=Message.Author.SYSTEM).body == "Owner assigned the conversation to Agent"
+    )
 
 
 def test_it_notes_when_an_agent_takes_and_then_unassigns_a_conversation(conversation, agent):
@@ -389,7 +403,9 @@ def test_it_merges_traits_and_keeps_fields_that_are_not_sent(visitor):
     assert contact.traits == {"plan": "enterprise", "seats": 3}
 
 
-def test_a_correct_hash_links_the_visitor_to_a_verified_contact_with_its_conversations(visitor, conversation, workspace):
+def test_a_correct_hash_links_the_visitor_to_a_verified_contact_with_its_conversations(
+    visitor, conversation, workspace
+):
     v, _ = visitor
     anonymous_id = v.contact_id
     contact = actions.identify(
@@ -472,7 +488,9 @@ def test_with_the_ai_on_every_customer_message_goes_to_the_ai(visitor, enqueued,
     assert enqueued == [(answer.name, (first.pk,)), (answer.name, (second.pk,))]
 
 
-def test_the_away_reply_waits_and_does_not_wake_the_workers(visitor, ai_off, settings, django_capture_on_commit_callbacks):
+def test_the_away_reply_waits_and_does_not_wake_the_workers(
+    visitor, ai_off, settings, django_capture_on_commit_callbacks
+):
     from django_tasks_db.models import DBTaskResult
 
     settings.AWAY_REPLY_DELAY_SECONDS = 3
@@ -570,7 +588,11 @@ def test_an_unsigned_identify_does_not_overwrite_a_verified_contact(visitor):
     v, _ = visitor
     secret_id = "user-42"
     contact = actions.identify(
-        v, external_id=secret_id, user_hash=actions.identity_hash(v.workspace, secret_id), name="Ada", email="ada@acme.test"
+        v,
+        external_id=secret_id,
+        user_hash=actions.identity_hash(v.workspace, secret_id),
+        name="Ada",
+        email="ada@acme.test",
     )
     v.refresh_from_db()
     again = actions.identify(v, name="Mallory", email="mallory@evil.test")
@@ -615,5 +637,8 @@ def test_two_first_messages_at_once_open_one_conversation(workspace):
     assert errors == []
     conversations = Conversation.objects.filter(contact_id=visitor.contact_id)
     assert conversations.count() == 1
-    assert sorted(conversations.get().messages.values_list("body", flat=True)) == ["From the first tab", "From the second tab"]
+    assert sorted(conversations.get().messages.values_list("body", flat=True)) == [
+        "From the first tab",
+        "From the second tab",
+    ]
     assert second.conversation_id == conversations.get().pk

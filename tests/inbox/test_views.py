@@ -28,7 +28,9 @@ def make_conversation(workspace, *, name="", email="", body="Hello", minutes_ago
         last_message_preview=body,
         **fields,
     )
-    Message.objects.create(workspace=workspace, conversation=conversation, author_kind=Message.Author.CUSTOMER, body=body)
+    Message.objects.create(
+        workspace=workspace, conversation=conversation, author_kind=Message.Author.CUSTOMER, body=body
+    )
     return conversation
 
 
@@ -222,7 +224,9 @@ def test_opening_an_unread_conversation_marks_it_seen_and_refreshes_its_row(agen
 
 def test_the_thread_endpoint_returns_messages_after_the_cursor(agent_client, conversation, agent):
     first = conversation.messages.get()
-    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
+    Message.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )  # older than the replay grace
     actions.post_agent_reply(conversation, agent, "Note to self", private=True)
     response = agent_client.get(url("thread", conversation), {"after": first.pk})
     page = response.content.decode()
@@ -247,7 +251,10 @@ def test_an_agent_replies_publicly(agent_client, conversation, agent, visitor, w
     assert (message.body, message.private, message.author) == ("It ships today", False, agent)
     assert refreshed(conversation).status == Conversation.Status.OPEN
     _, raw = visitor
-    assert "It ships today" in agent_client.get(reverse("widget:thread"), **widget_headers(workspace, raw)).content.decode()
+    assert (
+        "It ships today"
+        in agent_client.get(reverse("widget:thread"), **widget_headers(workspace, raw)).content.decode()
+    )
 
 
 def test_a_private_note_never_reaches_the_widget_thread(agent_client, conversation, visitor, workspace):
@@ -354,7 +361,10 @@ POST_ONLY = ["reply", "status", "priority", "assign"]
 
 @pytest.mark.parametrize("name", POST_ONLY)
 def test_a_get_on_a_conversation_write_is_refused(agent_client, conversation, name):
-    assert agent_client.get(url(name, conversation), {"status": "resolved", "priority": "4", "body": "x"}).status_code == 405
+    assert (
+        agent_client.get(url(name, conversation), {"status": "resolved", "priority": "4", "body": "x"}).status_code
+        == 405
+    )
     conversation = refreshed(conversation)
     assert (conversation.status, conversation.priority, conversation.messages.count()) == ("new", 0, 1)
 
@@ -380,7 +390,12 @@ def csrf_client(agent):
 
 @pytest.mark.parametrize(
     ("name", "data"),
-    [("reply", {"body": "Hi"}), ("status", {"status": "resolved"}), ("priority", {"priority": "4"}), ("assign", {"assignee": ""})],
+    [
+        ("reply", {"body": "Hi"}),
+        ("status", {"status": "resolved"}),
+        ("priority", {"priority": "4"}),
+        ("assign", {"assignee": ""}),
+    ],
 )
 def test_a_conversation_write_without_a_csrf_token_is_refused(csrf_client, conversation, agent, name, data):
     actions.assign(conversation, agent, agent)
@@ -420,7 +435,10 @@ def test_the_conversation_page_runs_as_many_queries_for_50_messages_as_for_5(age
     def add(n: int) -> None:
         for i in range(n):
             m = Message.objects.create(
-                workspace=conversation.workspace, conversation=conversation, author_kind=Message.Author.AI, body=f"Answer {i}"
+                workspace=conversation.workspace,
+                conversation=conversation,
+                author_kind=Message.Author.AI,
+                body=f"Answer {i}",
             )
             Feedback.objects.create(message=m, rating="up")
 

@@ -99,8 +99,15 @@ class EmbeddingStub:
                     if body.get("encoding_format") == "base64":
                         values = base64.b64encode(struct.pack(f"<{size}f", *values)).decode()
                     data.append({"object": "embedding", "index": index, "embedding": values})
-                self._send(200, {"object": "list", "data": data, "model": body.get("model"),
-                                 "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+                self._send(
+                    200,
+                    {
+                        "object": "list",
+                        "data": data,
+                        "model": body.get("model"),
+                        "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                    },
+                )
 
             def _send(self, status: int, payload: dict):
                 raw = json.dumps(payload).encode()

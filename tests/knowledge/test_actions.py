@@ -9,7 +9,6 @@ from helpdesk.knowledge.tasks import index_article, index_document, index_faq
 pytestmark = pytest.mark.django_db
 
 
-
 def run(enqueued):
     """Play the worker: run what was enqueued, then forget it."""
     tasks = {t.name: t for t in (index_article, index_faq, index_document)}
@@ -89,7 +88,9 @@ def test_documents_are_uploaded_indexed_replaced_and_deleted_with_their_file(
     workspace, enqueued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        document = actions.create_document(workspace, title="Hours", file=ContentFile(b"Open 9 to 5.", name="hours.txt"))
+        document = actions.create_document(
+            workspace, title="Hours", file=ContentFile(b"Open 9 to 5.", name="hours.txt")
+        )
     assert document.content_type == "text/plain"
     first_file = document.file.name
     assert first_file.startswith(f"knowledge/{workspace.pk}/")

@@ -25,8 +25,14 @@ def test_an_article_saved_in_the_admin_is_indexed(admin_client, workspace, djang
         with django_capture_on_commit_callbacks(execute=True):
             response = admin_client.post(
                 "/admin/knowledge/article/add/",
-                {"workspace": workspace.pk, "title": "Returns", "body": "Within 30 days.", "enabled": "on",
-                 "channels": '["widget"]', "url": ""},
+                {
+                    "workspace": workspace.pk,
+                    "title": "Returns",
+                    "body": "Within 30 days.",
+                    "enabled": "on",
+                    "channels": '["widget"]',
+                    "url": "",
+                },
             )
     finally:
         task_enqueued.disconnect(record)

@@ -1,7 +1,13 @@
 import pytest
 
 from helpdesk.knowledge.chunking import (
-    MAX_CHARS, MAX_HEADING_CHARS, MAX_WORDS, OVERLAP_WORDS, TARGET_CHARS, chunk_faq, chunk_markdown,
+    MAX_CHARS,
+    MAX_HEADING_CHARS,
+    MAX_WORDS,
+    OVERLAP_WORDS,
+    TARGET_CHARS,
+    chunk_faq,
+    chunk_markdown,
 )
 
 
@@ -56,7 +62,9 @@ def test_paragraphs_are_packed_together_up_to_the_target_size():
 
 
 def test_an_empty_body_still_gives_the_title_as_one_chunk():
-    assert [(p.heading, p.text) for p in chunk_markdown("Opening hours", "  \n")] == [("Opening hours", "Opening hours")]
+    assert [(p.heading, p.text) for p in chunk_markdown("Opening hours", "  \n")] == [
+        ("Opening hours", "Opening hours")
+    ]
 
 
 def test_a_faq_is_one_chunk_question_then_answer():
@@ -74,12 +82,15 @@ def assert_bounded(pieces, content: str) -> None:
     assert sum(len(p.text.replace(" ", "").replace("\n", "")) for p in pieces) >= len(content.replace(" ", ""))
 
 
-@pytest.mark.parametrize("body", [
-    "x" * 4_000_000,  # one "word" of 4 MB
-    "word " * 400_000,  # no sentence ends
-    ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor " * 25_000),
-    "a" * 3000 + " short " + "b" * 5000 + " words " + "c" * 1999,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "x" * 4_000_000,  # one "word" of 4 MB
+        "word " * 400_000,  # no sentence ends
+        ("Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor " * 25_000),
+        "a" * 3000 + " short " + "b" * 5000 + " words " + "c" * 1999,
+    ],
+)
 def test_text_without_spaces_or_sentence_ends_is_cut_into_chunks_of_bounded_size(body):
     pieces = chunk_markdown("Dump", body)
     assert_bounded(pieces, body)

@@ -82,7 +82,9 @@ def test_eval_retrieval_prints_one_json_line_and_cleans_up(tmp_path, workspace, 
     questions.write_text("\n".join(json.dumps(q) for q in asked) + "\n")
     workspaces = Workspace.objects.count()
     out = StringIO()
-    call_command("eval_retrieval", "--articles", str(articles), "--questions", str(questions), "--provider", provider, stdout=out)
+    call_command(
+        "eval_retrieval", "--articles", str(articles), "--questions", str(questions), "--provider", provider, stdout=out
+    )
     lines = out.getvalue().strip().splitlines()
     assert len(lines) == 1
     result = json.loads(lines[0])
@@ -104,4 +106,6 @@ def test_eval_retrieval_refuses_bad_input(tmp_path):
     with pytest.raises(CommandError, match="not JSON lines"):
         call_command("eval_retrieval", "--articles", str(bad), "--questions", str(bad), stdout=StringIO())
     with pytest.raises(CommandError, match="cannot read"):
-        call_command("eval_retrieval", "--articles", str(tmp_path / "missing"), "--questions", str(bad), stdout=StringIO())
+        call_command(
+            "eval_retrieval", "--articles", str(tmp_path / "missing"), "--questions", str(bad), stdout=StringIO()
+        )

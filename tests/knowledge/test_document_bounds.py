@@ -49,7 +49,9 @@ def no_children_left():
     assert child_processes() - before == set(), "the PDF reader was left running"
 
 
-def test_a_tiny_pdf_whose_five_pages_share_a_huge_text_stream_stops_at_the_page_bound(workspace, settings, no_children_left):
+def test_a_tiny_pdf_whose_five_pages_share_a_huge_text_stream_stops_at_the_page_bound(
+    workspace, settings, no_children_left
+):
     settings.KNOWLEDGE_EXTRACT_SECONDS = 120  # only the character bound may stop it here
     data = files.shared_stream_pdf(1_000_000)
     assert len(data) < 20_000
@@ -92,10 +94,13 @@ def test_a_pdf_over_the_page_bound_is_refused_before_its_pages_are_read(workspac
     assert document.status_detail == "The PDF has 3 pages, over the limit of 2; split it into smaller files."
 
 
-@pytest.mark.parametrize("name, data", [
-    ("manual.pdf", files.pdf(["Every page of the router manual says a lot. " * 12] * 5)),
-    ("notes.txt", ("Every line of these notes says a lot. " * 100).encode()),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("manual.pdf", files.pdf(["Every page of the router manual says a lot. " * 12] * 5)),
+        ("notes.txt", ("Every line of these notes says a lot. " * 100).encode()),
+    ],
+)
 def test_a_document_over_the_character_bound_is_an_error_and_keeps_no_chunks(workspace, settings, name, data):
     settings.KNOWLEDGE_DOCUMENT_MAX_CHARS = 1000
     document = indexed(upload(workspace, name, data))
@@ -114,7 +119,9 @@ def test_a_document_of_one_huge_word_is_indexed_in_chunks_of_bounded_size(worksp
 
 
 def test_a_normal_pdf_is_still_read_in_full(workspace, no_children_left):
-    document = indexed(upload(workspace, "manual.pdf", files.pdf([f"Page {n} covers the router setup." for n in range(30)])))
+    document = indexed(
+        upload(workspace, "manual.pdf", files.pdf([f"Page {n} covers the router setup." for n in range(30)]))
+    )
     assert document.status == IndexStatus.READY, document.status_detail
     text = " ".join(document.chunks.values_list("text", flat=True))
     assert "Page 0 covers" in text and "Page 29 covers" in text

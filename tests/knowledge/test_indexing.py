@@ -9,7 +9,9 @@ from tests.knowledge.conftest import add_article, add_faq
 
 pytestmark = pytest.mark.django_db
 
-LONG = "\n\n".join(f"## Part {i}\n\n" + " ".join(f"Step {i}.{j} explains the widget settings." for j in range(40)) for i in range(3))
+LONG = "\n\n".join(
+    f"## Part {i}\n\n" + " ".join(f"Step {i}.{j} explains the widget settings." for j in range(40)) for i in range(3)
+)
 
 
 def chunk_rows(item):

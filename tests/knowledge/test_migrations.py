@@ -35,8 +35,22 @@ def test_existing_articles_get_distinct_public_ids_and_old_links_in_answers_foll
         visitor, _raw = actions.start_visitor(workspace)
         question = actions.post_customer_message(visitor, "Returns and shipping?")
         sources = [
-            {"n": 1, "kind": "article", "id": returns.pk, "chunk_id": 1, "title": "Returns", "url": f"/help/{returns.pk}/"},
-            {"n": 2, "kind": "article", "id": shipping.pk, "chunk_id": 2, "title": "Shipping", "url": "https://acme.test/s"},
+            {
+                "n": 1,
+                "kind": "article",
+                "id": returns.pk,
+                "chunk_id": 1,
+                "title": "Returns",
+                "url": f"/help/{returns.pk}/",
+            },
+            {
+                "n": 2,
+                "kind": "article",
+                "id": shipping.pk,
+                "chunk_id": 2,
+                "title": "Shipping",
+                "url": "https://acme.test/s",
+            },
             {"n": 3, "kind": "faq", "id": 7, "chunk_id": 3, "title": "Hours?", "url": ""},
             {"n": 4, "kind": "article", "id": 999999, "chunk_id": 4, "title": "Gone", "url": "/help/999999/"},
         ]

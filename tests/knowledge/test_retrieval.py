@@ -68,7 +68,9 @@ def test_odd_characters_in_the_query_are_only_text(workspace, kb):
 
 
 def test_k_limits_the_results_and_each_item_appears_once(workspace):
-    long = "\n\n".join(f"## Part {i}\n\n" + "The router needs a restart after a firmware update. " * 20 for i in range(4))
+    long = "\n\n".join(
+        f"## Part {i}\n\n" + "The router needs a restart after a firmware update. " * 20 for i in range(4)
+    )
     router = add_article(workspace, "Router guide", long)
     assert router.chunks.count() >= 4
     for n in range(6):
@@ -204,8 +206,8 @@ def test_a_hit_carries_its_articles_public_id_and_costs_no_more_queries(workspac
 
     retrieval.search(workspace, "refund")  # statistics read once
     with CaptureQueriesContext(connection) as ctx:
-        article_hit, = retrieval.search(workspace, "refund")
-        faq_hit, = retrieval.search(workspace, "opening hours")
+        (article_hit,) = retrieval.search(workspace, "refund")
+        (faq_hit,) = retrieval.search(workspace, "opening hours")
     assert article_hit.public_id == kb["returns"].public_id
     assert faq_hit.public_id == ""
     # per search: lexemes, workspace size, document frequencies, candidates, hits (values)

@@ -39,7 +39,9 @@ def test_changing_the_embedding_model_on_the_settings_page_re_embeds_that_worksp
     client = Client()
     client.force_login(owner)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post("/settings/ai/", {**VALID, "base_url": "", "api_key": "", "embedding_model": "acme-embed-3"})
+        response = client.post(
+            "/settings/ai/", {**VALID, "base_url": "", "api_key": "", "embedding_model": "acme-embed-3"}
+        )
     assert response.status_code == 200 and "re-embedded" in response.content.decode()
     assert enqueued == [(reembed_workspace.name, (workspace.pk,))]
     vectors.requests.clear()

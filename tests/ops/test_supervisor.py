@@ -86,7 +86,8 @@ def test_a_dead_service_is_started_again_and_a_failed_start_is_tried_again_later
     supervisor.tick(now=100)
     assert state["attempts"] == 1
     assert re.fullmatch(
-        r"\d\d:\d\d:\d\d the embedded Redis did not start again \(no redis-server binary\); trying again in 1 s", lines[-1]
+        r"\d\d:\d\d:\d\d the embedded Redis did not start again \(no redis-server binary\); trying again in 1 s",
+        lines[-1],
     )
     supervisor.tick(now=100.5)
     assert state["attempts"] == 1

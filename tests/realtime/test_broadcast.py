@@ -15,10 +15,15 @@ from helpdesk.realtime import broadcast
 
 @pytest.fixture
 def redis_layer():
-    layer = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}], "prefix": f"t{uuid.uuid4().hex[:8]}"},
-    }}
+    layer = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": settings.REDIS_URL, "socket_timeout": None}],
+                "prefix": f"t{uuid.uuid4().hex[:8]}",
+            },
+        }
+    }
     with override_settings(CHANNEL_LAYERS=layer):
         channel_layers.backends = {}
         yield

@@ -90,7 +90,9 @@ def test_private_notes_never_reach_the_visitor(workspace, agent, visitor):
         inbox = await inbox_socket(agent)
         await widget.connect()
         await inbox.connect()
-        await database_sync_to_async(actions.post_agent_reply)(conversation, agent, "VIP customer, be nice", private=True)
+        await database_sync_to_async(actions.post_agent_reply)(
+            conversation, agent, "VIP customer, be nice", private=True
+        )
         result = await receive_all(widget), await receive_all(inbox)
         await widget.disconnect()
         await inbox.disconnect()
@@ -192,7 +194,9 @@ def test_a_socket_from_another_origin_is_refused(workspace, agent, visitor):
 def test_resume_replays_what_the_visitor_missed_after_the_cursor(workspace, agent, visitor):
     v, raw = visitor
     first = actions.post_customer_message(v, "first")
-    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
+    Message.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )  # older than the replay grace
     conversation = first.conversation
     actions.post_agent_reply(conversation, agent, "missed reply one")
     actions.post_agent_reply(conversation, agent, "hidden note", private=True)
@@ -215,7 +219,9 @@ def test_resume_replays_what_the_visitor_missed_after_the_cursor(workspace, agen
 def test_the_inbox_resume_replays_the_open_thread_including_notes(workspace, agent, visitor):
     v, _raw = visitor
     first = actions.post_customer_message(v, "first")
-    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
+    Message.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )  # older than the replay grace
     conversation = first.conversation
     actions.post_agent_reply(conversation, agent, "a private note", private=True)
 
@@ -306,7 +312,14 @@ CLIENT_ID = "5f0c2d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f"
 
 def test_a_message_frame_is_saved_once_and_pushed_to_the_visitor_and_the_agents(workspace, agent, visitor):
     v, raw = visitor
-    frame = json.dumps({"type": "message", "body": "  Sent over the socket  ", "client_id": CLIENT_ID, "page_url": "https://acme.test/p"})
+    frame = json.dumps(
+        {
+            "type": "message",
+            "body": "  Sent over the socket  ",
+            "client_id": CLIENT_ID,
+            "page_url": "https://acme.test/p",
+        }
+    )
 
     async def scenario():
         widget = widget_socket(workspace, raw)

@@ -105,10 +105,17 @@ def test_an_agent_reply_written_by_another_process_reaches_the_visitor(stack, tm
             from channels.layers import channel_layers
             from django.test import override_settings
 
-            with override_settings(CHANNEL_LAYERS={"default": {
-                "BACKEND": "channels_redis.core.RedisChannelLayer",
-                "CONFIG": {"hosts": [{"address": stack.env["REDIS_URL"], "socket_timeout": None}], "prefix": stack.env["CHANNEL_PREFIX"]},
-            }}):
+            with override_settings(
+                CHANNEL_LAYERS={
+                    "default": {
+                        "BACKEND": "channels_redis.core.RedisChannelLayer",
+                        "CONFIG": {
+                            "hosts": [{"address": stack.env["REDIS_URL"], "socket_timeout": None}],
+                            "prefix": stack.env["CHANNEL_PREFIX"],
+                        },
+                    }
+                }
+            ):
                 channel_layers.backends = {}
                 await database_sync_to_async(actions.post_agent_reply)(conversation, agent, "On its way!")
             channel_layers.backends = {}
@@ -137,10 +144,15 @@ def test_a_visitor_whose_socket_is_cut_again_and_again_misses_no_reply(stack):
     visitor, raw = actions.start_visitor(workspace)
     conversation = actions.post_customer_message(visitor, "Tell me everything").conversation
     sent: list[int] = []
-    redis_layer = {"default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [{"address": stack.env["REDIS_URL"], "socket_timeout": None}], "prefix": stack.env["CHANNEL_PREFIX"]},
-    }}
+    redis_layer = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [{"address": stack.env["REDIS_URL"], "socket_timeout": None}],
+                "prefix": stack.env["CHANNEL_PREFIX"],
+            },
+        }
+    }
 
     def write():
         try:

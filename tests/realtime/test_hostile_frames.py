@@ -49,7 +49,12 @@ BAD_WIDGET_FRAMES = {
     "client id not a uuid": frame("message", body="hi", client_id="not-a-uuid"),
     "no client id": frame("message", body="hi"),
 }
-EXPECTED = {"binary": codes.BAD_FRAME, "40 KB": codes.TOO_BIG, "40 KB of JSON": codes.TOO_BIG, "[ * 80000": codes.TOO_BIG}
+EXPECTED = {
+    "binary": codes.BAD_FRAME,
+    "40 KB": codes.TOO_BIG,
+    "40 KB of JSON": codes.TOO_BIG,
+    "[ * 80000": codes.TOO_BIG,
+}
 
 
 @pytest.mark.parametrize("name", list(BAD_WIDGET_FRAMES))
@@ -115,7 +120,9 @@ def test_a_flood_of_frames_closes_the_socket(web, web_log, workspace):
     assert log.count("closed with") == 1, log
 
 
-@pytest.mark.parametrize("query", ["token=%00&visitor=vt_x", "token={token}&visitor=%00", "token={token}&visitor=%FF%FE"])
+@pytest.mark.parametrize(
+    "query", ["token=%00&visitor=vt_x", "token={token}&visitor=%00", "token={token}&visitor=%FF%FE"]
+)
 def test_a_connect_with_hostile_tokens_is_refused_without_a_traceback(web, web_log, workspace, query):
     async def scenario():
         uri = f"{web.ws_url}/ws/chat/?" + query.format(token=workspace.public_token)
@@ -137,7 +144,11 @@ def test_a_message_with_nul_characters_is_saved_without_them_over_the_socket(web
     async def scenario():
         async with connect(web, widget_uri(web, workspace, raw)) as ws:
             # \ud800: a lone surrogate, which JSON may carry but UTF-8 (and so PostgreSQL) can't
-            await ws.send(frame("message", body="Hello\x00 there\x00\ud800", client_id=CLIENT_ID, page_url="https://acme.test/\x00p"))
+            await ws.send(
+                frame(
+                    "message", body="Hello\x00 there\x00\ud800", client_id=CLIENT_ID, page_url="https://acme.test/\x00p"
+                )
+            )
             return "".join(text for _at, text in await receive_until_quiet(ws))
 
     ack = asyncio.run(scenario())
@@ -152,12 +163,15 @@ def test_a_message_with_nul_characters_is_saved_without_them_over_http(web, web_
     _visitor, raw = actions.start_visitor(workspace)
     headers = {"X-Widget-Token": workspace.public_token, "X-Visitor-Token": raw}
     response = httpx.post(
-        f"{web.base_url}/chat/api/messages", headers=headers,
+        f"{web.base_url}/chat/api/messages",
+        headers=headers,
         data={"body": "\x00Where is\x00 my order?", "client_id": CLIENT_ID, "page_url": "https://acme.test/\x00"},
     )
     assert response.status_code == 201, response.text
     assert Message.objects.get(client_id=CLIENT_ID).body == "Where is my order?"
-    again = httpx.post(f"{web.base_url}/chat/api/messages", headers=headers, data={"body": "\x00\x00 ", "client_id": ""})
+    again = httpx.post(
+        f"{web.base_url}/chat/api/messages", headers=headers, data={"body": "\x00\x00 ", "client_id": ""}
+    )
     assert again.status_code == 400 and again.json()["error"] == "Type a message first."
     assert Message.objects.count() == 1
     assert_clean(web_log.text())
@@ -177,7 +191,8 @@ def test_a_message_with_nul_characters_is_saved_without_them_over_http(web, web_
 def test_identify_refuses_traits_nested_too_deep_and_changes_nothing(web, web_log, workspace, body):
     visitor, raw = actions.start_visitor(workspace)
     response = httpx.post(
-        f"{web.base_url}/chat/api/identify", content=body,
+        f"{web.base_url}/chat/api/identify",
+        content=body,
         headers={"X-Widget-Token": workspace.public_token, "X-Visitor-Token": raw, "Content-Type": "application/json"},
     )
     assert response.status_code == 400, response.text
@@ -189,9 +204,14 @@ def test_identify_refuses_traits_nested_too_deep_and_changes_nothing(web, web_lo
 
 def test_identify_strips_nul_from_names_emails_and_traits(web, web_log, workspace):
     visitor, raw = actions.start_visitor(workspace)
-    payload = {"name": "A\x00da", "email": "ada@example.com\x00", "traits": {"pl\x00an": "pro\x00", "seats": [1, "t\x00wo"], "n": {"k\x00": "v\x00"}}}
+    payload = {
+        "name": "A\x00da",
+        "email": "ada@example.com\x00",
+        "traits": {"pl\x00an": "pro\x00", "seats": [1, "t\x00wo"], "n": {"k\x00": "v\x00"}},
+    }
     response = httpx.post(
-        f"{web.base_url}/chat/api/identify", content=json.dumps(payload),
+        f"{web.base_url}/chat/api/identify",
+        content=json.dumps(payload),
         headers={"X-Widget-Token": workspace.public_token, "X-Visitor-Token": raw, "Content-Type": "application/json"},
     )
     assert response.status_code == 200, response.text

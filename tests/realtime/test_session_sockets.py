@@ -85,7 +85,7 @@ async def _replay(ws, conversation_id: int) -> str:
     await ws.send(json.dumps({"type": "resume", "conversation": conversation_id, "after": 0}))
     while True:
         frame = await asyncio.wait_for(ws.recv(), 10)
-        if 'data-seq' in frame:
+        if "data-seq" in frame:
             return frame
 
 
@@ -98,7 +98,9 @@ def test_signing_out_closes_that_browsers_sockets_and_no_other(web, team):
         async def scenario():
             on_laptop, on_phone = await _open(web, laptop), await _open(web, phone)
             assert "Where is my order?" in await _replay(on_phone, conversation.pk)
-            signed_out = await asyncio.to_thread(livehttp.post_form, laptop, "/accounts/logout/", {}, form_path="/inbox/")
+            signed_out = await asyncio.to_thread(
+                livehttp.post_form, laptop, "/accounts/logout/", {}, form_path="/inbox/"
+            )
             assert signed_out.status_code == 302
             laptop_closed = await _closed_with(on_laptop)
             # the phone's session is untouched: its socket still replays
@@ -121,7 +123,9 @@ def test_a_password_change_closes_every_socket_of_the_user_and_only_the_changing
         async def scenario():
             on_laptop, on_stolen = await _open(web, laptop), await _open(web, stolen)
             changed = await asyncio.to_thread(
-                livehttp.post_form, laptop, "/accounts/password/",
+                livehttp.post_form,
+                laptop,
+                "/accounts/password/",
                 {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
             )
             assert changed.status_code == 302 and changed.headers["location"] == "/accounts/password/changed/"
@@ -139,16 +143,24 @@ def test_a_password_change_closes_every_socket_of_the_user_and_only_the_changing
 @pytest.mark.django_db(transaction=True)
 def test_a_password_reset_closes_every_socket_of_the_user(web, team):
     _workspace, _owner, agent, _conversation = team
-    with closing(_browser(web, agent.email)) as stolen, closing(httpx.Client(base_url=web.base_url, timeout=10)) as owner_of_mailbox:
+    with (
+        closing(_browser(web, agent.email)) as stolen,
+        closing(httpx.Client(base_url=web.base_url, timeout=10)) as owner_of_mailbox,
+    ):
         uid = urlsafe_base64_encode(force_bytes(agent.pk))
         token = default_token_generator.make_token(User.objects.get(pk=agent.pk))  # the link the email would carry
 
         async def scenario():
             on_stolen = await _open(web, stolen)
-            form = await asyncio.to_thread(owner_of_mailbox.get, f"/accounts/reset/{uid}/{token}/", follow_redirects=True)
+            form = await asyncio.to_thread(
+                owner_of_mailbox.get, f"/accounts/reset/{uid}/{token}/", follow_redirects=True
+            )
             assert form.status_code == 200 and "new_password1" in form.text
             done = await asyncio.to_thread(
-                livehttp.post_form, owner_of_mailbox, str(form.url), {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
+                livehttp.post_form,
+                owner_of_mailbox,
+                str(form.url),
+                {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
             )
             assert done.status_code == 302
             return await _closed_with(on_stolen), await _refused(web, stolen)
@@ -168,7 +180,10 @@ def test_a_role_change_closes_the_members_sockets_and_they_reconnect_with_the_ne
         async def scenario():
             on_agent = await _open(web, agents_browser)
             changed = await asyncio.to_thread(
-                livehttp.post_form, owners_browser, f"/settings/team/members/{membership.pk}/role", {"role": "admin"},
+                livehttp.post_form,
+                owners_browser,
+                f"/settings/team/members/{membership.pk}/role",
+                {"role": "admin"},
                 form_path="/settings/team/",
             )
             assert changed.status_code == 200, changed.text[:300]
@@ -257,4 +272,6 @@ def test_a_user_made_inactive_is_signed_out_everywhere(agent, agent_sockets, dja
 def test_session_groups_are_named_by_a_hash_never_the_key():
     name = groups.session("abcdefghijklmnopqrstuvwxyz012345")
     assert name.startswith("session.") and "abcdefghijklmnopqrstuvwxyz012345" not in name
-    assert name == groups.session("abcdefghijklmnopqrstuvwxyz012345") != groups.session("another-session-key-000000000000")
+    assert (
+        name == groups.session("abcdefghijklmnopqrstuvwxyz012345") != groups.session("another-session-key-000000000000")
+    )

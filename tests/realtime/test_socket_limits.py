@@ -104,7 +104,8 @@ def test_many_visitor_tokens_from_one_address_share_its_message_limit(web, works
     # Another address is not held back by this one.
     other, raw = new_visitor(workspace)
     response = httpx.post(
-        f"{web.base_url}/chat/api/messages", data={"body": "from elsewhere"},
+        f"{web.base_url}/chat/api/messages",
+        data={"body": "from elsewhere"},
         headers={"X-Widget-Token": workspace.public_token, "X-Visitor-Token": raw, "X-Forwarded-For": next(_addresses)},
     )
     assert response.status_code == 201, response.text
@@ -130,7 +131,8 @@ def test_one_visitor_over_a_socket_is_held_to_the_address_limit(web, workspace, 
     # (unless a new minute began meanwhile; then it is saved, once).
     missing = next(client_id(0, m) for m in range(12) if client_id(0, m) not in saved)
     response = httpx.post(
-        f"{web.base_url}/chat/api/messages", data={"body": "flood again", "client_id": missing},
+        f"{web.base_url}/chat/api/messages",
+        data={"body": "flood again", "client_id": missing},
         headers={"X-Widget-Token": workspace.public_token, "X-Visitor-Token": raw, "X-Forwarded-For": ip},
     )
     assert response.status_code in (429, 201), response.text

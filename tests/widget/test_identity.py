@@ -26,7 +26,9 @@ RESET = reverse("widget:reset")
 
 def identify_as(client, workspace, raw, external_id: str, **extra):
     payload = {"external_id": external_id, "user_hash": actions.identity_hash(workspace, external_id), **extra}
-    response = client.post(IDENTIFY, json.dumps(payload), content_type="application/json", **widget_headers(workspace, raw))
+    response = client.post(
+        IDENTIFY, json.dumps(payload), content_type="application/json", **widget_headers(workspace, raw)
+    )
     assert response.status_code == 200, response.content
     return response.json()
 
@@ -75,7 +77,9 @@ def test_an_anonymous_visitors_conversations_follow_it_into_the_verified_contact
     say(client, workspace, raw, "Before signing in")
     identify_as(client, workspace, raw, "carol")
     carol = Contact.objects.get(external_id="carol", verified=True)
-    assert list(Conversation.objects.filter(contact=carol).values_list("last_message_preview", flat=True)) == ["Before signing in"]
+    assert list(Conversation.objects.filter(contact=carol).values_list("last_message_preview", flat=True)) == [
+        "Before signing in"
+    ]
     assert "Before signing in" in thread(client, workspace, raw)
 
 
@@ -122,7 +126,9 @@ def test_relinking_a_browser_closes_its_open_sockets(workspace, how):
 
     async def scenario():
         comm = WebsocketCommunicator(
-            application, f"/ws/chat/?token={workspace.public_token}&visitor={raw}", headers=[(b"origin", b"http://localhost")]
+            application,
+            f"/ws/chat/?token={workspace.public_token}&visitor={raw}",
+            headers=[(b"origin", b"http://localhost")],
         )
         connected, _ = await comm.connect()
         assert connected

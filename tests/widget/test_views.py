@@ -205,13 +205,17 @@ def test_the_thread_never_shows_another_visitors_messages(client, workspace, vis
     page = client.get(THREAD, **widget_headers(workspace, raw)).content.decode()
     assert "Hello, where is my order?" in page
     assert "9912" not in page
-    assert "Hello, where is my order?" not in client.get(THREAD, **widget_headers(workspace, other_raw)).content.decode()
+    assert (
+        "Hello, where is my order?" not in client.get(THREAD, **widget_headers(workspace, other_raw)).content.decode()
+    )
 
 
 def test_the_thread_starts_after_the_cursor(client, workspace, visitor, conversation):
     v, raw = visitor
     first = conversation.messages.get()
-    Message.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))  # older than the replay grace
+    Message.objects.filter(pk=first.pk).update(
+        created_at=timezone.now() - timedelta(minutes=5)
+    )  # older than the replay grace
     actions.post_customer_message(v, "Second message")
     page = client.get(THREAD, {"after": first.pk}, **widget_headers(workspace, raw)).content.decode()
     assert "Second message" in page
@@ -230,7 +234,9 @@ def test_the_thread_refuses_an_unknown_visitor(client, workspace, conversation, 
     assert "Hello, where is my order?" not in response.content.decode()
 
 
-def test_the_thread_refuses_a_visitor_token_under_another_workspaces_widget(client, other_workspace, visitor, conversation):
+def test_the_thread_refuses_a_visitor_token_under_another_workspaces_widget(
+    client, other_workspace, visitor, conversation
+):
     _, raw = visitor
     response = client.get(THREAD, **widget_headers(other_workspace, raw))
     assert response.status_code == 403
@@ -270,7 +276,9 @@ def test_a_real_visitor_polling_for_a_minute_is_never_refused(client, workspace,
 def test_it_saves_a_message_and_returns_it(client, workspace, visitor):
     v, raw = visitor
     client_id = str(uuid.uuid4())
-    response = send(client, workspace, raw, "  Where is my order?  ", client_id=client_id, page_url="https://acme.test/orders")
+    response = send(
+        client, workspace, raw, "  Where is my order?  ", client_id=client_id, page_url="https://acme.test/orders"
+    )
     assert response.status_code == 201
     assert f'data-client-id="{client_id}"' in response.content.decode()
     message = Message.objects.get()
@@ -346,7 +354,9 @@ def test_the_eleventh_message_in_a_minute_is_refused(client, workspace, visitor,
     assert settings.WIDGET_RATE_LIMIT_PER_VISITOR == 10
     statuses = [send(client, workspace, raw, f"Message {i}").status_code for i in range(11)]
     assert statuses == [201] * 10 + [429]
-    assert send(client, workspace, raw).json() == {"error": "You're sending messages too quickly. Please wait a minute."}
+    assert send(client, workspace, raw).json() == {
+        "error": "You're sending messages too quickly. Please wait a minute."
+    }
     assert Message.objects.count() == 10
 
 
@@ -386,7 +396,9 @@ def answer(conversation):
 
 
 def rate(client, workspace, raw, answer, rating="up", **extra):
-    return client.post(reverse("widget:feedback", args=[answer.pk]), {"rating": rating}, **widget_headers(workspace, raw), **extra)
+    return client.post(
+        reverse("widget:feedback", args=[answer.pk]), {"rating": rating}, **widget_headers(workspace, raw), **extra
+    )
 
 
 def test_ratings_are_limited_per_visitor(client, workspace, visitor, answer, settings, frozen_clock):
@@ -423,8 +435,16 @@ def test_ratings_are_limited_per_address(client, workspace, visitor, answer, set
         {"traits": {"blob": "x" * 5000}},
     ],
     ids=[
-        "not json", "not an object", "number name", "null name", "long name", "long email", "bad email",
-        "list external id", "list traits", "huge traits",
+        "not json",
+        "not an object",
+        "number name",
+        "null name",
+        "long name",
+        "long email",
+        "bad email",
+        "list external id",
+        "list traits",
+        "huge traits",
     ],
 )
 def test_identify_refuses_bad_input_and_changes_nothing(client, workspace, visitor, payload):
@@ -438,7 +458,9 @@ def test_identify_refuses_bad_input_and_changes_nothing(client, workspace, visit
 
 def test_identify_records_name_email_and_traits(client, workspace, visitor):
     v, raw = visitor
-    response = identify(client, workspace, raw, {"name": " Ada ", "email": "ada@example.com", "traits": {"plan": "pro"}})
+    response = identify(
+        client, workspace, raw, {"name": " Ada ", "email": "ada@example.com", "traits": {"plan": "pro"}}
+    )
     assert response.status_code == 200
     assert response.json() == {"ok": True, "verified": False, "changed": False}
     contact = Contact.objects.get(pk=v.contact_id)

@@ -25,10 +25,20 @@ URLS = [
 ]
 
 VALID = {
-    "enabled": "on", "base_url": "https://llm.acme.test/v1", "api_key": "", "chat_model": "gpt-4.1-mini",
-    "embedding_model": "", "temperature": "0.3", "max_tokens": "600", "timeout": "20", "retries": "1",
-    "history_length": "12", "fallback_message": "A person will reply here soon.", "business_name": "Acme Anvils",
-    "business_description": "We sell anvils.", "instructions": "Be brief.",
+    "enabled": "on",
+    "base_url": "https://llm.acme.test/v1",
+    "api_key": "",
+    "chat_model": "gpt-4.1-mini",
+    "embedding_model": "",
+    "temperature": "0.3",
+    "max_tokens": "600",
+    "timeout": "20",
+    "retries": "1",
+    "history_length": "12",
+    "fallback_message": "A person will reply here soon.",
+    "business_name": "Acme Anvils",
+    "business_description": "We sell anvils.",
+    "instructions": "Be brief.",
     "links": "https://acme.test/pricing\n\n  https://acme.test/returns  ",
 }
 
@@ -107,7 +117,13 @@ def test_an_admin_saves_the_settings_and_the_change_is_logged(owner_client, work
     assert "AI settings saved" in html and "<html" not in html
     ai = AISettings.objects.get(workspace=workspace)
     assert (ai.base_url, ai.chat_model, ai.temperature, ai.max_tokens, ai.timeout, ai.retries, ai.history_length) == (
-        "https://llm.acme.test/v1", "gpt-4.1-mini", 0.3, 600, 20.0, 1, 12
+        "https://llm.acme.test/v1",
+        "gpt-4.1-mini",
+        0.3,
+        600,
+        20.0,
+        1,
+        12,
     )
     assert (ai.business_name, ai.instructions) == ("Acme Anvils", "Be brief.")
     assert ai.links == "https://acme.test/pricing\nhttps://acme.test/returns"  # blank lines and spaces dropped
@@ -209,7 +225,9 @@ def test_clear_removes_the_saved_key(owner_client, workspace, keyed):
 
 
 def test_a_new_key_and_clear_together_are_refused(owner_client, workspace, keyed):
-    response = owner_client.post("/settings/ai/", {**VALID, "api_key": "sk-new", "clear_api_key": "on"}, HTTP_HX_REQUEST="true")
+    response = owner_client.post(
+        "/settings/ai/", {**VALID, "api_key": "sk-new", "clear_api_key": "on"}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 422 and 'data-error-for="clear_api_key"' in response.content.decode()
     assert AISettings.objects.get(workspace=workspace).api_key == KEY
 
@@ -232,9 +250,13 @@ def test_the_key_never_appears_in_any_response(owner_client, workspace, keyed, s
         owner_client.post("/settings/ai/", {**VALID, "api_key": KEY, "temperature": "9"}),
         owner_client.post("/settings/ai/", {**VALID, "api_key": KEY, "temperature": "9"}, HTTP_HX_REQUEST="true"),
         owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url, "api_key": KEY}),
-        owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url, "api_key": KEY}, HTTP_HX_REQUEST="true"),
+        owner_client.post(
+            "/settings/ai/test-connection", {**VALID, "base_url": stub.url, "api_key": KEY}, HTTP_HX_REQUEST="true"
+        ),
         owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true"),
-        owner_client.post("/settings/ai/test-connection", {**VALID, "api_key": KEY, "timeout": "0"}, HTTP_HX_REQUEST="true"),
+        owner_client.post(
+            "/settings/ai/test-connection", {**VALID, "api_key": KEY, "timeout": "0"}, HTTP_HX_REQUEST="true"
+        ),
         owner_client.get("/settings/ai/guidance/"),
         owner_client.post("/settings/ai/guidance/", {"kind": "tone", "name": "", "content": ""}),
         owner_client.get("/settings/activity/"),
@@ -265,7 +287,9 @@ def test_test_connection_reports_success_with_the_form_values_unsaved(owner_clie
 
 def test_test_connection_shows_the_providers_status_but_not_its_body(owner_client, workspace, stub):
     stub.mode = "fail"
-    response = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true")
+    response = owner_client.post(
+        "/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true"
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "The connection failed" in html and "HTTP 500 Internal Server Error" in html
@@ -289,7 +313,9 @@ def test_test_connection_uses_the_saved_key_when_the_field_is_blank(owner_client
 
     monkeypatch.setattr(provider, "check", recording_check)
     owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true")
-    owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url, "api_key": "sk-typed"}, HTTP_HX_REQUEST="true")
+    owner_client.post(
+        "/settings/ai/test-connection", {**VALID, "base_url": stub.url, "api_key": "sk-typed"}, HTTP_HX_REQUEST="true"
+    )
     assert used == [KEY, "sk-typed"]
 
 
@@ -302,7 +328,9 @@ def test_test_connection_with_invalid_values_shows_the_form_errors(owner_client,
 
 
 def test_test_connection_needs_a_chat_model(owner_client, workspace, stub):
-    html = owner_client.post("/settings/ai/test-connection", {**VALID, "chat_model": ""}, HTTP_HX_REQUEST="true").content.decode()
+    html = owner_client.post(
+        "/settings/ai/test-connection", {**VALID, "chat_model": ""}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "Enter a chat model to test the connection." in html
     assert not stub.requests
 
@@ -318,7 +346,11 @@ def test_the_settings_pages_are_linked_from_the_settings_menu(owner_client, work
 PRIVATE_BASE_URLS = [
     ("http://127.0.0.1:11434/v1", "127.0.0.1 is a private address", "OUTBOUND_PRIVATE_HOSTS=127.0.0.1:11434"),
     ("http://localhost:11434/v1", "localhost resolves to 127.0.0.1", "OUTBOUND_PRIVATE_HOSTS=localhost:11434"),
-    ("http://169.254.169.254/latest/", "169.254.169.254 is a private address", "OUTBOUND_PRIVATE_HOSTS=169.254.169.254:80"),
+    (
+        "http://169.254.169.254/latest/",
+        "169.254.169.254 is a private address",
+        "OUTBOUND_PRIVATE_HOSTS=169.254.169.254:80",
+    ),
     ("https://10.0.0.5/v1", "10.0.0.5 is a private address", "OUTBOUND_PRIVATE_HOSTS=10.0.0.5:443"),
     ("http://[::1]:8000/v1", "[::1] is a private address", "OUTBOUND_PRIVATE_HOSTS=[::1]:8000"),
     ("http://[::ffff:127.0.0.1]:8000/v1", "is a private address", "OUTBOUND_PRIVATE_HOSTS=[::ffff:127.0.0.1]:8000"),
@@ -333,7 +365,9 @@ def nothing_allowed(settings, loopback_only):
 
 
 @pytest.mark.parametrize("url,what,hint", PRIVATE_BASE_URLS)
-def test_a_private_base_url_is_refused_on_save_naming_the_setting(owner_client, workspace, keyed, nothing_allowed, url, what, hint):
+def test_a_private_base_url_is_refused_on_save_naming_the_setting(
+    owner_client, workspace, keyed, nothing_allowed, url, what, hint
+):
     before = saved(workspace)
     response = owner_client.post("/settings/ai/", {**VALID, "base_url": url}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422
@@ -344,7 +378,9 @@ def test_a_private_base_url_is_refused_on_save_naming_the_setting(owner_client, 
 
 
 @pytest.mark.parametrize("url,what,hint", PRIVATE_BASE_URLS)
-def test_a_private_base_url_is_refused_by_test_connection_before_any_request(owner_client, workspace, nothing_allowed, url, what, hint):
+def test_a_private_base_url_is_refused_by_test_connection_before_any_request(
+    owner_client, workspace, nothing_allowed, url, what, hint
+):
     response = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": url}, HTTP_HX_REQUEST="true")
     assert response.status_code == 422 and response["HX-Retarget"] == "#ai-form"
     html = response.content.decode()
@@ -352,14 +388,20 @@ def test_a_private_base_url_is_refused_by_test_connection_before_any_request(own
     assert nothing_allowed == []  # no connection was even tried off loopback
 
 
-def test_test_connection_of_a_private_base_url_reaches_nothing_there(owner_client, workspace, stub, settings, nothing_allowed):
+def test_test_connection_of_a_private_base_url_reaches_nothing_there(
+    owner_client, workspace, stub, settings, nothing_allowed
+):
     settings.OUTBOUND_PRIVATE_HOSTS = []
-    response = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true")
+    response = owner_client.post(
+        "/settings/ai/test-connection", {**VALID, "base_url": stub.url}, HTTP_HX_REQUEST="true"
+    )
     assert f"OUTBOUND_PRIVATE_HOSTS=127.0.0.1:{stub.port}" in response.content.decode()
     assert stub.requests == []
 
 
-def test_an_open_and_a_closed_private_port_look_the_same_to_the_admin(owner_client, workspace, stub, settings, nothing_allowed):
+def test_an_open_and_a_closed_private_port_look_the_same_to_the_admin(
+    owner_client, workspace, stub, settings, nothing_allowed
+):
     settings.OUTBOUND_PRIVATE_HOSTS = []
     closed = free_port()
     errors = []
@@ -406,6 +448,8 @@ def test_a_name_that_resolves_elsewhere_after_it_was_saved_is_refused_at_connect
     url = f"http://rebind.example:{stub.port}/v1"
     fake_dns.answer("rebind.example", "93.184.215.14", "93.184.215.14", "127.0.0.1")
     assert owner_client.post("/settings/ai/", {**VALID, "base_url": url}).status_code == 200  # public when saved
-    html = owner_client.post("/settings/ai/test-connection", {**VALID, "base_url": url}, HTTP_HX_REQUEST="true").content.decode()
+    html = owner_client.post(
+        "/settings/ai/test-connection", {**VALID, "base_url": url}, HTTP_HX_REQUEST="true"
+    ).content.decode()
     assert "rebind.example resolves to 127.0.0.1" in html  # form check public, connection private
     assert stub.requests == [] and nothing_allowed == []

@@ -29,11 +29,15 @@ def admin_client(admin):
 
 @pytest.fixture
 def refund(workspace, owner):
-    return CannedResponse.objects.create(workspace=workspace, shortcut="refund", text="Refunds take 5 days.", created_by=owner)
+    return CannedResponse.objects.create(
+        workspace=workspace, shortcut="refund", text="Refunds take 5 days.", created_by=owner
+    )
 
 
 def snapshot():
-    return list(CannedResponse.objects.order_by("pk").values_list("workspace_id", "shortcut", "text")), Activity.objects.count()
+    return list(
+        CannedResponse.objects.order_by("pk").values_list("workspace_id", "shortcut", "text")
+    ), Activity.objects.count()
 
 
 # ---------------------------------------------------------------- who may manage them
@@ -83,14 +87,21 @@ def test_an_admin_adds_a_response_and_it_is_logged(admin_client, admin, workspac
     html = response.content.decode()
     assert "Saved /shipping" in html and "We ship in 2 days." in html and "<html" not in html
     canned = CannedResponse.objects.get()
-    assert (canned.workspace, canned.shortcut, canned.text, canned.created_by) == (workspace, "shipping", "We ship in 2 days.", admin)
+    assert (canned.workspace, canned.shortcut, canned.text, canned.created_by) == (
+        workspace,
+        "shipping",
+        "We ship in 2 days.",
+        admin,
+    )
     entry = Activity.objects.get()
     assert (entry.actor, entry.action, entry.detail) == (admin, "canned.created", {"shortcut": "shipping"})
 
 
 def test_an_admin_edits_a_response(admin_client, admin, refund):
     assert 'value="refund"' in admin_client.get(f"/settings/team/canned/{refund.pk}/").content.decode()
-    response = admin_client.post(f"/settings/team/canned/{refund.pk}/", {"shortcut": "refund", "text": "Refunds take 3 days."})
+    response = admin_client.post(
+        f"/settings/team/canned/{refund.pk}/", {"shortcut": "refund", "text": "Refunds take 3 days."}
+    )
     assert response.status_code == 302 and response["Location"] == "/settings/team/canned/"
     refund.refresh_from_db()
     assert refund.text == "Refunds take 3 days."
@@ -175,7 +186,9 @@ def test_the_list_never_shows_another_workspaces_responses(outsider_client, resp
     }
 
 
-def test_the_list_is_closed_to_anonymous_visitors_people_without_a_workspace_and_deactivated_members(client, agent, responses):
+def test_the_list_is_closed_to_anonymous_visitors_people_without_a_workspace_and_deactivated_members(
+    client, agent, responses
+):
     response = client.get("/inbox/canned", {"q": "re"})
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     assert signed_in(User.objects.create_user("loner@nowhere.test", "pw")).get("/inbox/canned").status_code == 404

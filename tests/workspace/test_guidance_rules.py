@@ -12,8 +12,11 @@ from helpdesk.conversations import actions
 from helpdesk.workspace.models import Activity
 
 VALID = {
-    "kind": "escalation", "name": "Refunds", "content": "Refund requests.\nkeywords: refund, money back",
-    "channels": ["widget"], "active": "on",
+    "kind": "escalation",
+    "name": "Refunds",
+    "content": "Refund requests.\nkeywords: refund, money back",
+    "channels": ["widget"],
+    "active": "on",
 }
 
 
@@ -25,7 +28,9 @@ def owner_client(client, owner):
 
 @pytest.fixture
 def rule(workspace) -> GuidanceRule:
-    return GuidanceRule.objects.create(workspace=workspace, kind="tone", name="Friendly", content="Be warm.", channels=["widget"])
+    return GuidanceRule.objects.create(
+        workspace=workspace, kind="tone", name="Friendly", content="Be warm.", channels=["widget"]
+    )
 
 
 def rule_urls(pk: int) -> list[tuple[str, str]]:
@@ -78,7 +83,9 @@ def test_an_admin_of_another_workspace_gets_404_on_this_workspaces_rules(outside
     assert not Activity.objects.exists()
 
 
-def test_an_admin_of_another_workspace_sees_and_adds_only_their_own_rules(outsider_client, workspace, other_workspace, rule):
+def test_an_admin_of_another_workspace_sees_and_adds_only_their_own_rules(
+    outsider_client, workspace, other_workspace, rule
+):
     html = outsider_client.get("/settings/ai/guidance/").content.decode()
     assert "Friendly" not in html
     assert outsider_client.post("/settings/ai/guidance/", VALID).status_code == 200
@@ -145,7 +152,10 @@ def test_deactivating_and_activating_are_logged(owner_client, workspace, rule):
     assert response.status_code == 302 and response["Location"] == "/settings/ai/guidance/"
     rule.refresh_from_db()
     assert rule.active
-    assert list(Activity.objects.order_by("id").values_list("action", flat=True)) == ["guidance.deactivated", "guidance.activated"]
+    assert list(Activity.objects.order_by("id").values_list("action", flat=True)) == [
+        "guidance.deactivated",
+        "guidance.activated",
+    ]
 
 
 def test_the_active_switch_needs_an_explicit_value(owner_client, workspace, rule):
@@ -210,7 +220,9 @@ def test_posts_without_csrf_are_refused(owner, workspace, rule):
         ("name", "friendly", "There is already a tone rule named"),  # the same name, in any case
     ],
 )
-def test_bad_input_on_create_gets_an_inline_error_and_changes_nothing(owner_client, workspace, rule, field, value, error):
+def test_bad_input_on_create_gets_an_inline_error_and_changes_nothing(
+    owner_client, workspace, rule, field, value, error
+):
     before = state(rule)
     data = {**VALID, "kind": "tone", field: value}
     response = owner_client.post("/settings/ai/guidance/", data, HTTP_HX_REQUEST="true")
@@ -230,7 +242,9 @@ def test_the_same_name_is_fine_in_another_kind_or_workspace(owner_client, worksp
 
 
 def test_renaming_a_rule_to_a_taken_name_is_refused(owner_client, workspace, rule):
-    other = GuidanceRule.objects.create(workspace=workspace, kind="tone", name="Formal", content="Be formal.", channels=["widget"])
+    other = GuidanceRule.objects.create(
+        workspace=workspace, kind="tone", name="Formal", content="Be formal.", channels=["widget"]
+    )
     data = {"kind": "tone", "name": "FRIENDLY", "content": "Be formal.", "channels": ["widget"], "active": "on"}
     response = owner_client.post(f"/settings/ai/guidance/{other.pk}/", data, HTTP_HX_REQUEST="true")
     assert response.status_code == 422

@@ -39,11 +39,21 @@ URLS = [
     ("post", BASE + "faq/{faq}/move"),
     *[(method, BASE + f"{kind}/{{{kind}}}/") for kind in KINDS for method in ("get", "post")],
     *[("get", BASE + f"{kind}/{{{kind}}}/row") for kind in KINDS],
-    *[("post", BASE + f"{kind}/{{{kind}}}/{op}") for kind in KINDS for op in ("enable", "disable", "reindex", "delete")],
+    *[
+        ("post", BASE + f"{kind}/{{{kind}}}/{op}")
+        for kind in KINDS
+        for op in ("enable", "disable", "reindex", "delete")
+    ],
 ]
 ITEM_URLS = [(method, url) for method, url in URLS if "{" in url]
 
-ARTICLE = {"title": "Returns", "url": "https://acme.test/returns", "channels": ["widget"], "enabled": "on", "body": "Send it back within **30 days**."}
+ARTICLE = {
+    "title": "Returns",
+    "url": "https://acme.test/returns",
+    "channels": ["widget"],
+    "enabled": "on",
+    "body": "Send it back within **30 days**.",
+}
 FAQ_ENTRY = {"question": "Do you ship abroad?", "answer": "Yes, to the EU.", "order": "3", "active": "on"}
 
 
@@ -61,7 +71,6 @@ def _no_embeddings(settings):
 def owner_client(client, owner):
     client.force_login(owner)
     return client
-
 
 
 def add_document(workspace, title: str, name: str = "hours.txt", data: bytes = b"Open 9 to 5.", **fields) -> Document:
@@ -99,7 +108,10 @@ def state() -> tuple:
 def payload(items: dict) -> dict:
     """A post that each form would accept, to prove refusals are not about the input."""
     return {
-        **ARTICLE, **FAQ_ENTRY, "action": "delete", "direction": "down",
+        **ARTICLE,
+        **FAQ_ENTRY,
+        "action": "delete",
+        "direction": "down",
         "selected": [f"{kind}:{item.pk}" for kind, item in items.items()],
         "file": SimpleUploadedFile("notes.txt", b"Some notes."),
     }
@@ -176,8 +188,13 @@ def test_the_list_shows_each_items_type_status_progress_and_error(owner_client, 
     add_article(workspace, "Returns", "Send it back.")
     Article.objects.create(workspace=workspace, title="Warranty", body="Two years.", progress=40)
     add_faq(workspace, "Do you ship abroad?", "Yes.")
-    add_document(workspace, "Scanned manual", name="manual.pdf", status=IndexStatus.ERROR,
-                 status_detail="The PDF has no text layer (a scan?); upload a text PDF.")
+    add_document(
+        workspace,
+        "Scanned manual",
+        name="manual.pdf",
+        status=IndexStatus.ERROR,
+        status_detail="The PDF has no text layer (a scan?); upload a text PDF.",
+    )
     response = owner_client.get(BASE)
     assert response.status_code == 200
     html = response.content.decode()
@@ -212,7 +229,10 @@ def test_search_matches_titles_and_questions_whatever_the_case(owner_client, wor
         ({"status": "ready"}, {"ready article", "disabled article", "document"}),
         ({"enabled": "no"}, {"disabled article"}),
         ({"enabled": "yes", "type": "article"}, {"ready article", "processing article"}),
-        ({"type": "bogus", "status": "bogus"}, {"ready article", "disabled article", "processing article", "faq in error", "document"}),
+        (
+            {"type": "bogus", "status": "bogus"},
+            {"ready article", "disabled article", "processing article", "faq in error", "document"},
+        ),
     ],
 )
 def test_the_list_filters_by_type_status_and_enabled(owner_client, workspace, filters, expected):
@@ -229,7 +249,9 @@ def test_the_list_filters_by_type_status_and_enabled(owner_client, workspace, fi
 
 
 def test_a_history_restore_gets_the_whole_page(owner_client, items):
-    html = owner_client.get(BASE, {"type": "faq"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true").content.decode()
+    html = owner_client.get(
+        BASE, {"type": "faq"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    ).content.decode()
     assert "<html" in html and 'id="knowledge-filters"' in html and rows(html) == [f"faq-{items['faq'].pk}"]
 
 
@@ -268,19 +290,32 @@ def test_an_admin_creates_an_article_that_is_indexed_after_commit(
         response = client.post(BASE + "article/new", ARTICLE, **HTMX)
     assert response.status_code == 200 and response["HX-Redirect"] == BASE + "?type=article"
     article = Article.objects.get(workspace=workspace)
-    assert (article.title, article.url, article.channels, article.enabled) == ("Returns", "https://acme.test/returns", ["widget"], True)
+    assert (article.title, article.url, article.channels, article.enabled) == (
+        "Returns",
+        "https://acme.test/returns",
+        ["widget"],
+        True,
+    )
     assert article.status == IndexStatus.PROCESSING
     assert enqueued == [(index_article.name, (article.pk,))]
     entry = Activity.objects.get(workspace=workspace)
-    assert (entry.actor, entry.action, entry.detail) == (admin, "knowledge.article_created", {"id": article.pk, "title": "Returns"})
+    assert (entry.actor, entry.action, entry.detail) == (
+        admin,
+        "knowledge.article_created",
+        {"id": article.pk, "title": "Returns"},
+    )
     listed = client.get(BASE + "?type=article").content.decode()
     assert "“Returns” is saved" in listed and f"article-{article.pk}" in listed and ">Processing<" in listed
 
 
-def test_an_admin_edits_an_article_and_only_what_changed_is_logged(owner_client, workspace, owner, enqueued, django_capture_on_commit_callbacks):
+def test_an_admin_edits_an_article_and_only_what_changed_is_logged(
+    owner_client, workspace, owner, enqueued, django_capture_on_commit_callbacks
+):
     article = add_article(workspace, "Returns", "Send it back within 30 days.", url="https://acme.test/returns")
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(f"{BASE}article/{article.pk}/", {**ARTICLE, "body": "Send it back within 60 days."}, **HTMX)
+        response = owner_client.post(
+            f"{BASE}article/{article.pk}/", {**ARTICLE, "body": "Send it back within 60 days."}, **HTMX
+        )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Saved. It is being indexed again." in html and "<html" not in html
@@ -301,7 +336,9 @@ def test_the_edit_page_shows_the_article_its_status_and_a_rendered_preview(owner
 
 
 def test_the_preview_renders_markdown_on_the_server(owner_client):
-    response = owner_client.post(BASE + "article/preview", {"body": "**Bold** and [a link](https://acme.test/x)"}, **HTMX)
+    response = owner_client.post(
+        BASE + "article/preview", {"body": "**Bold** and [a link](https://acme.test/x)"}, **HTMX
+    )
     assert response.status_code == 200
     html = response.content.decode()
     assert "<strong>Bold</strong>" in html and 'href="https://acme.test/x"' in html and "<html" not in html
@@ -315,7 +352,10 @@ def test_the_preview_strips_scripts_and_javascript_links(owner_client):
     assert "click" in html
 
 
-@pytest.mark.parametrize("op,enabled_after,action", [("disable", False, "knowledge.article_disabled"), ("enable", True, "knowledge.article_enabled")])
+@pytest.mark.parametrize(
+    "op,enabled_after,action",
+    [("disable", False, "knowledge.article_disabled"), ("enable", True, "knowledge.article_enabled")],
+)
 def test_an_article_is_enabled_and_disabled_from_the_list(owner_client, workspace, owner, op, enabled_after, action):
     article = add_article(workspace, "Returns", "Text.", enabled=not enabled_after)
     response = owner_client.post(f"{BASE}article/{article.pk}/{op}?type=article", **FROM_LIST)
@@ -355,7 +395,9 @@ def test_a_bad_new_article_gets_an_inline_error_and_creates_nothing(owner_client
 
 
 @pytest.mark.parametrize("field,value,error", BAD_ARTICLES)
-def test_a_bad_article_edit_gets_an_inline_error_and_changes_nothing(owner_client, workspace, items, field, value, error):
+def test_a_bad_article_edit_gets_an_inline_error_and_changes_nothing(
+    owner_client, workspace, items, field, value, error
+):
     before = state()
     response = owner_client.post(f"{BASE}article/{items['article'].pk}/", {**ARTICLE, field: value}, **HTMX)
     assert response.status_code == 422
@@ -366,7 +408,9 @@ def test_a_bad_article_edit_gets_an_inline_error_and_changes_nothing(owner_clien
 # ---------------------------------------------------------------- FAQ
 
 
-def test_an_admin_adds_an_faq_entry_after_the_last_one(owner_client, workspace, owner, enqueued, django_capture_on_commit_callbacks):
+def test_an_admin_adds_an_faq_entry_after_the_last_one(
+    owner_client, workspace, owner, enqueued, django_capture_on_commit_callbacks
+):
     add_faq(workspace, "Where are you?", "Berlin.", order=4)
     form = owner_client.get(BASE + "faq/new").content.decode()
     assert 'name="order" value="5"' in form
@@ -377,12 +421,18 @@ def test_an_admin_adds_an_faq_entry_after_the_last_one(owner_client, workspace, 
     assert (faq.answer, faq.order, faq.active, faq.status) == ("Yes, to the EU.", 3, True, IndexStatus.PROCESSING)
     assert enqueued == [(index_faq.name, (faq.pk,))]
     entry = Activity.objects.get()
-    assert (entry.actor, entry.action, entry.detail) == (owner, "knowledge.faq_created", {"id": faq.pk, "question": "Do you ship abroad?"})
+    assert (entry.actor, entry.action, entry.detail) == (
+        owner,
+        "knowledge.faq_created",
+        {"id": faq.pk, "question": "Do you ship abroad?"},
+    )
 
 
 def test_an_admin_edits_an_faq_entry(owner_client, workspace, owner):
     faq = add_faq(workspace, "Do you ship abroad?", "Yes.")
-    response = owner_client.post(f"{BASE}faq/{faq.pk}/", {**FAQ_ENTRY, "answer": "Yes, worldwide.", "active": ""}, **HTMX)
+    response = owner_client.post(
+        f"{BASE}faq/{faq.pk}/", {**FAQ_ENTRY, "answer": "Yes, worldwide.", "active": ""}, **HTMX
+    )
     assert response.status_code == 200
     faq.refresh_from_db()
     assert (faq.answer, faq.order, faq.active) == ("Yes, worldwide.", 3, False)
@@ -428,7 +478,12 @@ def test_a_question_saved_meanwhile_is_an_inline_error_not_a_500(owner_client, w
 
 @pytest.mark.parametrize(
     "field,value,error",
-    [("question", "", "required"), ("question", "x" * 501, "at most 500"), ("answer", "", "required"), ("order", "first", "whole number")],
+    [
+        ("question", "", "required"),
+        ("question", "x" * 501, "at most 500"),
+        ("answer", "", "required"),
+        ("order", "first", "whole number"),
+    ],
 )
 def test_a_bad_faq_entry_gets_an_inline_error_and_changes_nothing(owner_client, workspace, items, field, value, error):
     before = state()
@@ -450,7 +505,12 @@ def test_faq_entries_move_up_and_down_in_the_faq_list(owner_client, workspace, o
     owner_client.post(f"{BASE}faq/{first.pk}/move?type=faq", {"direction": "down"}, **FROM_LIST)
     assert list(FAQ.objects.order_by("order", "id").values_list("pk", flat=True)) == [third.pk, first.pk, second.pk]
     assert actions_logged() == ["knowledge.faq_moved", "knowledge.faq_moved"]
-    assert Activity.objects.first().detail == {"id": first.pk, "question": "Question 1?", "direction": "down", "order": 1}
+    assert Activity.objects.first().detail == {
+        "id": first.pk,
+        "question": "Question 1?",
+        "direction": "down",
+        "order": 1,
+    }
     assert all(f.status == IndexStatus.READY for f in FAQ.objects.all())  # the order is not content
 
 
@@ -468,14 +528,20 @@ def test_moving_the_first_entry_up_changes_nothing(owner_client, workspace):
 
 @pytest.mark.parametrize(
     "name,data,content_type",
-    [("hours.txt", b"Open 9 to 5.", "text/plain"), ("guide.md", b"# Guide\n\nRead me.", "text/markdown"),
-     ("page.html", b"<h1>Page</h1><p>Hello.</p>", "text/html"), ("manual.pdf", files.pdf(["Press the red button."]), "application/pdf")],
+    [
+        ("hours.txt", b"Open 9 to 5.", "text/plain"),
+        ("guide.md", b"# Guide\n\nRead me.", "text/markdown"),
+        ("page.html", b"<h1>Page</h1><p>Hello.</p>", "text/html"),
+        ("manual.pdf", files.pdf(["Press the red button."]), "application/pdf"),
+    ],
 )
 def test_an_admin_uploads_a_document_that_is_indexed_after_commit(
     owner_client, workspace, owner, enqueued, django_capture_on_commit_callbacks, name, data, content_type
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(BASE + "document/new", {"file": SimpleUploadedFile(name, data), "title": ""}, **HTMX)
+        response = owner_client.post(
+            BASE + "document/new", {"file": SimpleUploadedFile(name, data), "title": ""}, **HTMX
+        )
     assert response.status_code == 200 and response["HX-Redirect"] == BASE + "?type=document"
     document = Document.objects.get(workspace=workspace)
     assert document.title == Path(name).stem and document.content_type == content_type and document.filename == name
@@ -485,7 +551,11 @@ def test_an_admin_uploads_a_document_that_is_indexed_after_commit(
     document.refresh_from_db()
     assert (document.status, document.progress) == (IndexStatus.READY, 100)
     entry = Activity.objects.get()
-    assert (entry.actor, entry.action, entry.detail) == (owner, "knowledge.document_created", {"id": document.pk, "title": document.title, "file": name})
+    assert (entry.actor, entry.action, entry.detail) == (
+        owner,
+        "knowledge.document_created",
+        {"id": document.pk, "title": document.title, "file": name},
+    )
     listed = owner_client.get(BASE, {"type": "document"}).content.decode()
     assert ">Ready<" in listed and name in listed
 
@@ -518,12 +588,16 @@ def test_a_bad_upload_gets_an_inline_error_and_creates_nothing(owner_client, set
 
 
 def test_an_oversized_title_is_refused(owner_client):
-    response = owner_client.post(BASE + "document/new", {"file": SimpleUploadedFile("a.txt", b"Hi."), "title": "x" * 501}, **HTMX)
+    response = owner_client.post(
+        BASE + "document/new", {"file": SimpleUploadedFile("a.txt", b"Hi."), "title": "x" * 501}, **HTMX
+    )
     assert response.status_code == 422 and 'data-error-for="title"' in response.content.decode()
     assert not Document.objects.exists()
 
 
-def test_a_document_in_error_shows_why_and_can_be_retried(owner_client, workspace, owner, enqueued, django_capture_on_commit_callbacks):
+def test_a_document_in_error_shows_why_and_can_be_retried(
+    owner_client, workspace, owner, enqueued, django_capture_on_commit_callbacks
+):
     document = add_document(workspace, "Manual", name="manual.pdf", data=b"not a pdf at all")
     index_document.call(document.pk)
     document.refresh_from_db()
@@ -545,7 +619,11 @@ def test_an_admin_renames_a_document_and_replaces_its_file(owner_client, workspa
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(
             f"{BASE}document/{document.pk}/",
-            {"title": "Opening hours", "enabled": "on", "file": SimpleUploadedFile("hours.md", b"# Hours\n\nOpen 8 to 6.")},
+            {
+                "title": "Opening hours",
+                "enabled": "on",
+                "file": SimpleUploadedFile("hours.md", b"# Hours\n\nOpen 8 to 6."),
+            },
             **HTMX,
         )
     assert response.status_code == 200
@@ -558,7 +636,11 @@ def test_an_admin_renames_a_document_and_replaces_its_file(owner_client, workspa
 def test_replacing_a_document_with_a_bad_file_changes_nothing(owner_client, workspace):
     document = add_document(workspace, "Hours")
     before = state()
-    response = owner_client.post(f"{BASE}document/{document.pk}/", {"title": "Hours", "enabled": "on", "file": SimpleUploadedFile("x.exe", b"MZ")}, **HTMX)
+    response = owner_client.post(
+        f"{BASE}document/{document.pk}/",
+        {"title": "Hours", "enabled": "on", "file": SimpleUploadedFile("x.exe", b"MZ")},
+        **HTMX,
+    )
     assert response.status_code == 422 and "Unsupported file type .exe" in response.content.decode()
     assert state() == before
 
@@ -575,19 +657,27 @@ def test_bulk_disable_then_enable_changes_only_the_selected_items(owner_client, 
     assert not FAQ.objects.get(pk=items["faq"].pk).active
     assert not Document.objects.get(pk=items["document"].pk).enabled
     assert Article.objects.get(pk=spare.pk).enabled
-    assert sorted(actions_logged()) == ["knowledge.article_disabled", "knowledge.document_disabled", "knowledge.faq_disabled"]
+    assert sorted(actions_logged()) == [
+        "knowledge.article_disabled",
+        "knowledge.document_disabled",
+        "knowledge.faq_disabled",
+    ]
     owner_client.post(BASE + "bulk", {"action": "enable", "selected": selected[:2]}, **FROM_LIST)
     assert Article.objects.get(pk=items["article"].pk).enabled and FAQ.objects.get(pk=items["faq"].pk).active
     assert not Document.objects.get(pk=items["document"].pk).enabled
     assert actions_logged()[-2:] == ["knowledge.article_enabled", "knowledge.faq_enabled"]
 
 
-def test_bulk_delete_deletes_the_selected_items_and_keeps_the_filters(owner_client, workspace, items, django_capture_on_commit_callbacks):
+def test_bulk_delete_deletes_the_selected_items_and_keeps_the_filters(
+    owner_client, workspace, items, django_capture_on_commit_callbacks
+):
     keep = add_article(workspace, "Keep me", "Text.")
     file_name = items["document"].file.name
     selected = [f"article:{items['article'].pk}", f"document:{items['document'].pk}", "faq:notanumber", "nonsense"]
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_client.post(BASE + "bulk?type=article", {"action": "delete", "selected": selected}, **FROM_LIST)
+        response = owner_client.post(
+            BASE + "bulk?type=article", {"action": "delete", "selected": selected}, **FROM_LIST
+        )
     html = response.content.decode()
     assert "2 items deleted." in html and rows(html) == [f"article-{keep.pk}"]
     assert list(Article.objects.values_list("pk", flat=True)) == [keep.pk]
@@ -598,7 +688,10 @@ def test_bulk_delete_deletes_the_selected_items_and_keeps_the_filters(owner_clie
 
 def test_bulk_needs_a_known_action_and_a_selection(owner_client, items):
     before = state()
-    assert owner_client.post(BASE + "bulk", {"action": "explode", "selected": [f"faq:{items['faq'].pk}"]}).status_code == 400
+    assert (
+        owner_client.post(BASE + "bulk", {"action": "explode", "selected": [f"faq:{items['faq'].pk}"]}).status_code
+        == 400
+    )
     response = owner_client.post(BASE + "bulk", {"action": "delete"}, **FROM_LIST)
     assert response.status_code == 200 and "Select some items first." in response.content.decode()
     assert state() == before
@@ -612,7 +705,9 @@ def test_the_list_offers_bulk_actions_and_asks_before_deleting(owner_client, ite
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_each_kind_of_item_is_deleted_from_the_list(owner_client, items, owner, kind, django_capture_on_commit_callbacks):
+def test_each_kind_of_item_is_deleted_from_the_list(
+    owner_client, items, owner, kind, django_capture_on_commit_callbacks
+):
     item = items[kind]
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(f"{BASE}{kind}/{item.pk}/delete", **FROM_LIST)

@@ -55,7 +55,9 @@ def objects(workspace, owner):
     return {
         "article": Article.objects.create(workspace=workspace, title="Returns", body="Within 30 days."),
         "faq": FAQ.objects.create(workspace=workspace, question="Do you ship abroad?", answer="Yes."),
-        "document": Document.objects.create(workspace=workspace, title="Hours", file=ContentFile(b"Open 9 to 5.", name="hours.txt")),
+        "document": Document.objects.create(
+            workspace=workspace, title="Hours", file=ContentFile(b"Open 9 to 5.", name="hours.txt")
+        ),
         "guidance": GuidanceRule.objects.create(workspace=workspace, kind="tone", name="Friendly", content="Be warm."),
         "invitations": Invitation.objects.create(workspace=workspace, email="new@acme.test", invited_by=owner),
         "members": colleague.memberships.get(),
@@ -111,7 +113,10 @@ def test_outsiders_get_nothing_from_any_settings_url(client, workspace, other_wo
     for method in (client.get, client.post):
         response = method(url, {"title": "Hacked", "role": "owner", "shortcut": "x", "text": "y", "ids": [1, 2]})
         if who == "anonymous":
-            assert response.status_code == 302 and response["Location"].startswith("/accounts/login"), (url, response.status_code)
+            assert response.status_code == 302 and response["Location"].startswith("/accounts/login"), (
+                url,
+                response.status_code,
+            )
         elif who == "agent":
             assert response.status_code in (403, 404, 405), (url, response.status_code)
         else:  # another workspace's admin reaches its own pages, never this workspace's objects

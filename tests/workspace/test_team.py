@@ -29,7 +29,6 @@ from tests.processes import Stack, stack_env
 STRONG = "purple-kettle-harbour-9"
 
 
-
 @pytest.fixture
 def admin(workspace):
     return make_member(workspace, "admin@acme.test", Membership.Role.ADMIN)
@@ -130,7 +129,9 @@ def test_an_admin_of_another_workspace_gets_404_on_this_workspaces_members_and_i
     assert _state() == before
 
 
-def test_an_admin_of_another_workspace_sees_and_invites_only_into_their_own(outsider_client, workspace, other_workspace, agent):
+def test_an_admin_of_another_workspace_sees_and_invites_only_into_their_own(
+    outsider_client, workspace, other_workspace, agent
+):
     page = outsider_client.get("/settings/team/").content.decode()
     assert agent.email not in page
     assert outsider_client.post("/settings/team/invite", {"email": "x@globex.test", "role": "agent"}).status_code == 200
@@ -151,12 +152,19 @@ def test_an_admin_invites_by_email_and_the_worker_emails_a_one_time_link(
     admin_client, workspace, admin, enqueued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/settings/team/invite", {"email": "New@Acme.test", "role": "admin"}, HTTP_HX_REQUEST="true")
+        response = admin_client.post(
+            "/settings/team/invite", {"email": "New@Acme.test", "role": "admin"}, HTTP_HX_REQUEST="true"
+        )
     assert response.status_code == 200
     html = response.content.decode()
     assert "Invitation sent to new@acme.test" in html and "<html" not in html
     invitation = Invitation.objects.get()
-    assert (invitation.workspace, invitation.email, invitation.role, invitation.invited_by) == (workspace, "new@acme.test", "admin", admin)
+    assert (invitation.workspace, invitation.email, invitation.role, invitation.invited_by) == (
+        workspace,
+        "new@acme.test",
+        "admin",
+        admin,
+    )
     assert invitation.expires_at - timezone.now() > timedelta(days=6, hours=23)
     assert enqueued == [(send_invitation.name, (invitation.pk, "http://testserver/"))]
     assert mail.outbox == []  # the email is the worker's job
@@ -171,7 +179,11 @@ def test_an_admin_invites_by_email_and_the_worker_emails_a_one_time_link(
     assert token not in str(list(Invitation.objects.values())) + str(list(Activity.objects.values()))
 
     entry = Activity.objects.get()
-    assert (entry.actor, entry.action, entry.detail) == (admin, "team.invited", {"email": "new@acme.test", "role": "admin"})
+    assert (entry.actor, entry.action, entry.detail) == (
+        admin,
+        "team.invited",
+        {"email": "new@acme.test", "role": "admin"},
+    )
     assert "new@acme.test" in admin_client.get("/settings/team/").content.decode()
 
 
@@ -223,7 +235,9 @@ def test_an_expired_invitation_can_be_replaced_by_a_new_one(owner_client, invite
     assert Invitation.objects.pending().count() == 1
 
 
-def test_resending_mails_a_new_link_and_the_old_one_stops_working(owner_client, owner, invite, enqueued, django_capture_on_commit_callbacks):
+def test_resending_mails_a_new_link_and_the_old_one_stops_working(
+    owner_client, owner, invite, enqueued, django_capture_on_commit_callbacks
+):
     old_link = invite()
     invitation = Invitation.objects.get()
     Invitation.objects.update(expires_at=timezone.now() + timedelta(hours=1))
@@ -236,7 +250,9 @@ def test_resending_mails_a_new_link_and_the_old_one_stops_working(owner_client, 
     assert Client().get(new_link).status_code == 200
     invitation.refresh_from_db()
     assert invitation.expires_at - timezone.now() > timedelta(days=6)
-    assert Activity.objects.filter(action="team.invitation_resent", actor=owner, detail={"email": "new@acme.test"}).exists()
+    assert Activity.objects.filter(
+        action="team.invitation_resent", actor=owner, detail={"email": "new@acme.test"}
+    ).exists()
 
 
 def test_a_revoked_invitation_no_longer_opens(owner_client, owner, invite):
@@ -274,7 +290,9 @@ def test_a_new_person_accepts_and_lands_in_the_inbox(invite, workspace):
 
     invitation = Invitation.objects.get()
     assert invitation.accepted_by == user and invitation.accepted_at is not None
-    assert Activity.objects.filter(action="team.joined", actor=user, detail={"email": "new@acme.test", "role": "admin"}).exists()
+    assert Activity.objects.filter(
+        action="team.joined", actor=user, detail={"email": "new@acme.test", "role": "admin"}
+    ).exists()
 
     # The link works once.
     before = counts()
@@ -291,7 +309,9 @@ def test_someone_with_an_account_signs_in_then_joins(invite, workspace):
     assert "Sign in to accept" in page and f"/accounts/login/?next={link}" in page
     assert person.post(link).status_code == 200 and not Membership.objects.filter(user=existing).exists()
 
-    response = person.post(f"/accounts/login/?next={link}", {"username": "old@elsewhere.test", "password": "pw-for-tests-1", "next": link})
+    response = person.post(
+        f"/accounts/login/?next={link}", {"username": "old@elsewhere.test", "password": "pw-for-tests-1", "next": link}
+    )
     assert response.status_code == 302 and response["Location"] == link
     assert "Join Acme" in person.get(link).content.decode()
     assert not Membership.objects.filter(user=existing).exists()  # nothing on GET
@@ -350,7 +370,10 @@ def test_an_unknown_or_expired_link_gets_a_clear_page_and_creates_nothing(invite
     unknown = Client().get("/invite/not-a-real-token/")
     assert unknown.status_code == 404 and "not valid" in unknown.content.decode()
     Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    for response in (Client().get(link), Client().post(link, {"name": "Late", "password": STRONG, "password_again": STRONG})):
+    for response in (
+        Client().get(link),
+        Client().post(link, {"name": "Late", "password": STRONG, "password_again": STRONG}),
+    ):
         assert response.status_code == 410 and "expired" in response.content.decode()
     assert counts() == before
 
@@ -369,7 +392,9 @@ def test_an_owner_changes_a_role_and_it_is_logged(owner_client, owner, agent):
     assert agent.memberships.get().role == "admin"
     entry = Activity.objects.get()
     assert (entry.actor, entry.action, entry.detail) == (
-        owner, "team.role_changed", {"member": agent.email, "role": "admin", "previous": "agent"}
+        owner,
+        "team.role_changed",
+        {"member": agent.email, "role": "admin", "previous": "agent"},
     )
     assert signed_in(agent).get("/settings/team/").status_code == 200  # effective on the next request
 
@@ -387,7 +412,9 @@ def test_an_admin_manages_agents_and_admins_but_not_owners(admin_client, owner, 
     for member, value in ((agent, "owner"), (owner, "agent"), (owner, "admin")):
         response = role(admin_client, member, value)
         assert response.status_code == 422 and "Only an owner" in response.content.decode()
-    deactivate = admin_client.post(f"/settings/team/members/{owner.memberships.get().pk}/deactivate", HTTP_HX_REQUEST="true")
+    deactivate = admin_client.post(
+        f"/settings/team/members/{owner.memberships.get().pk}/deactivate", HTTP_HX_REQUEST="true"
+    )
     assert deactivate.status_code == 422 and "Only an owner" in deactivate.content.decode()
     assert _state() == before
     assert 'value="owner"' not in admin_client.get("/settings/team/").content.decode()
@@ -469,7 +496,9 @@ def test_four_people_accepting_one_link_at_the_same_moment_make_one_account(tmp_
     workspace = Workspace.objects.create(name="Acme")
     owner = make_member(workspace, "owner@acme.test", Membership.Role.OWNER)
     token = new_invitation_token()
-    Invitation.objects.create(workspace=workspace, email="new@acme.test", invited_by=owner, token_hash=hash_token(token))
+    Invitation.objects.create(
+        workspace=workspace, email="new@acme.test", invited_by=owner, token_hash=hash_token(token)
+    )
     stack = Stack(env=stack_env())
     stack.start_web(tmp_path)
     try:
@@ -479,7 +508,12 @@ def test_four_people_accepting_one_link_at_the_same_moment_make_one_account(tmp_
         start = threading.Barrier(len(browsers))
 
         def accept(i: int) -> httpx.Response:
-            data = {"csrfmiddlewaretoken": forms[i], "name": f"Person {i}", "password": STRONG, "password_again": STRONG}
+            data = {
+                "csrfmiddlewaretoken": forms[i],
+                "name": f"Person {i}",
+                "password": STRONG,
+                "password_again": STRONG,
+            }
             start.wait()
             return browsers[i].post(link, data=data)
 
@@ -493,7 +527,9 @@ def test_four_people_accepting_one_link_at_the_same_moment_make_one_account(tmp_
     accepted = [a for a in answers if a.status_code == 302]
     refused = [a for a in answers if a.status_code != 302]
     assert len(accepted) == 1 and accepted[0].headers["location"] == "/inbox/", [a.status_code for a in answers]
-    assert all(400 <= a.status_code < 500 and "already been used" in a.text for a in refused), [(a.status_code, a.text[:200]) for a in refused]
+    assert all(400 <= a.status_code < 500 and "already been used" in a.text for a in refused), [
+        (a.status_code, a.text[:200]) for a in refused
+    ]
     user = User.objects.get(email="new@acme.test")
     assert Membership.objects.filter(user=user).count() == 1
     assert Invitation.objects.get().accepted_by == user

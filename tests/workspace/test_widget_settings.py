@@ -23,10 +23,18 @@ URLS = [
 ]
 
 VALID = {
-    "widget_enabled": "on", "widget_title": "Talk to Acme", "widget_subtitle": "We reply fast",
-    "widget_greeting": "Hej!", "widget_placeholder": "Ask away", "widget_primary_color": "#FF5500",
-    "widget_position": "left", "widget_show_availability": "on", "widget_company_name": "Acme",
-    "allowed_domains": "https://acme.test\n*.acme.test", "away_message": "Back soon", "timezone": "UTC",
+    "widget_enabled": "on",
+    "widget_title": "Talk to Acme",
+    "widget_subtitle": "We reply fast",
+    "widget_greeting": "Hej!",
+    "widget_placeholder": "Ask away",
+    "widget_primary_color": "#FF5500",
+    "widget_position": "left",
+    "widget_show_availability": "on",
+    "widget_company_name": "Acme",
+    "allowed_domains": "https://acme.test\n*.acme.test",
+    "away_message": "Back soon",
+    "timezone": "UTC",
 }
 
 
@@ -66,7 +74,11 @@ def test_an_admin_saves_the_widget_and_the_change_is_logged(client, workspace, o
     assert response.status_code == 200
     assert "Widget settings saved" in response.content.decode()
     workspace.refresh_from_db()
-    assert (workspace.widget_title, workspace.widget_primary_color, workspace.widget_position) == ("Talk to Acme", "#ff5500", "left")
+    assert (workspace.widget_title, workspace.widget_primary_color, workspace.widget_position) == (
+        "Talk to Acme",
+        "#ff5500",
+        "left",
+    )
     entry = Activity.objects.get(workspace=workspace)
     assert entry.actor == admin and entry.action == "widget.updated"
     assert entry.detail["changed"]["widget_title"] == "Talk to Acme"
@@ -109,7 +121,9 @@ def test_posts_without_csrf_are_refused(owner, workspace):
     assert client.post("/settings/widget/", VALID).status_code == 403
 
 
-def test_regenerating_the_token_cuts_off_the_old_one_at_once(owner_client, workspace, visitor, django_capture_on_commit_callbacks):
+def test_regenerating_the_token_cuts_off_the_old_one_at_once(
+    owner_client, workspace, visitor, django_capture_on_commit_callbacks
+):
     old = workspace.public_token
     layer = get_channel_layer()
     channel = async_to_sync(layer.new_channel)()
@@ -121,7 +135,12 @@ def test_regenerating_the_token_cuts_off_the_old_one_at_once(owner_client, works
     assert workspace.public_token != old and workspace.public_token in response.content.decode()
     assert Client().get(f"/chat?token={old}").status_code == 404
     _v, raw = visitor
-    assert Client().post("/chat/api/messages", {"body": "hi"}, HTTP_X_WIDGET_TOKEN=old, HTTP_X_VISITOR_TOKEN=raw).status_code == 403
+    assert (
+        Client()
+        .post("/chat/api/messages", {"body": "hi"}, HTTP_X_WIDGET_TOKEN=old, HTTP_X_VISITOR_TOKEN=raw)
+        .status_code
+        == 403
+    )
     assert async_to_sync(asyncio.wait_for)(layer.receive(channel), 2) == {"type": "close.socket", "code": 4001}
     assert Activity.objects.filter(action="widget.token_regenerated").count() == 1
 

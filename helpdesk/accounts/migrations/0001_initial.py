@@ -9,79 +9,194 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Workspace',
+            name="Workspace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('public_token', models.CharField(default=helpdesk.accounts.models.new_public_token, editable=False, max_length=64, unique=True)),
-                ('identity_secret', models.CharField(default=helpdesk.accounts.models.new_identity_secret, editable=False, max_length=64)),
-                ('widget_enabled', models.BooleanField(default=True)),
-                ('widget_title', models.CharField(default='Hi there 👋', max_length=80)),
-                ('widget_subtitle', models.CharField(default='Ask us anything. We usually reply in a few minutes.', max_length=160)),
-                ('widget_greeting', models.CharField(default='Hello! How can we help you today?', max_length=500)),
-                ('widget_placeholder', models.CharField(default='Write a message…', max_length=80)),
-                ('widget_primary_color', models.CharField(default='#1f6feb', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'Enter a colour like #1f6feb.')])),
-                ('widget_position', models.CharField(choices=[('right', 'Bottom right'), ('left', 'Bottom left')], default='right', max_length=5)),
-                ('widget_show_availability', models.BooleanField(default=True)),
-                ('widget_branding_hidden', models.BooleanField(default=False)),
-                ('widget_company_name', models.CharField(blank=True, max_length=80)),
-                ('away_message', models.CharField(blank=True, default="Thanks for your message! We're away right now, but we'll reply here as soon as we're back.", help_text='Sent automatically when a conversation starts while no agent is online. Empty: no auto-reply.', max_length=500)),
-                ('allowed_domains', models.TextField(blank=True, help_text='One origin or host a line (https://example.com, *.example.com). Empty: any site may embed the widget.')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "public_token",
+                    models.CharField(
+                        default=helpdesk.accounts.models.new_public_token, editable=False, max_length=64, unique=True
+                    ),
+                ),
+                (
+                    "identity_secret",
+                    models.CharField(
+                        default=helpdesk.accounts.models.new_identity_secret, editable=False, max_length=64
+                    ),
+                ),
+                ("widget_enabled", models.BooleanField(default=True)),
+                ("widget_title", models.CharField(default="Hi there 👋", max_length=80)),
+                (
+                    "widget_subtitle",
+                    models.CharField(default="Ask us anything. We usually reply in a few minutes.", max_length=160),
+                ),
+                ("widget_greeting", models.CharField(default="Hello! How can we help you today?", max_length=500)),
+                ("widget_placeholder", models.CharField(default="Write a message…", max_length=80)),
+                (
+                    "widget_primary_color",
+                    models.CharField(
+                        default="#1f6feb",
+                        max_length=7,
+                        validators=[
+                            django.core.validators.RegexValidator("^#[0-9a-fA-F]{6}$", "Enter a colour like #1f6feb.")
+                        ],
+                    ),
+                ),
+                (
+                    "widget_position",
+                    models.CharField(
+                        choices=[("right", "Bottom right"), ("left", "Bottom left")], default="right", max_length=5
+                    ),
+                ),
+                ("widget_show_availability", models.BooleanField(default=True)),
+                ("widget_branding_hidden", models.BooleanField(default=False)),
+                ("widget_company_name", models.CharField(blank=True, max_length=80)),
+                (
+                    "away_message",
+                    models.CharField(
+                        blank=True,
+                        default="Thanks for your message! We're away right now, but we'll reply here as soon as we're back.",
+                        help_text="Sent automatically when a conversation starts while no agent is online. Empty: no auto-reply.",
+                        max_length=500,
+                    ),
+                ),
+                (
+                    "allowed_domains",
+                    models.TextField(
+                        blank=True,
+                        help_text="One origin or host a line (https://example.com, *.example.com). Empty: any site may embed the widget.",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('email', models.EmailField(max_length=254, unique=True, verbose_name='email address')),
-                ('name', models.CharField(blank=True, max_length=150)),
-                ('notifications_enabled', models.BooleanField(default=True, help_text='Browser notification and sound for new customer messages while the tab is hidden.')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                ("last_login", models.DateTimeField(blank=True, null=True, verbose_name="last login")),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                ("date_joined", models.DateTimeField(default=django.utils.timezone.now, verbose_name="date joined")),
+                ("email", models.EmailField(max_length=254, unique=True, verbose_name="email address")),
+                ("name", models.CharField(blank=True, max_length=150)),
+                (
+                    "notifications_enabled",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Browser notification and sound for new customer messages while the tab is hidden.",
+                    ),
+                ),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
             },
             managers=[
-                ('objects', helpdesk.accounts.models.UserManager()),
+                ("objects", helpdesk.accounts.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='Membership',
+            name="Membership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('owner', 'Owner'), ('admin', 'Admin'), ('agent', 'Agent')], default='agent', max_length=10)),
-                ('is_active', models.BooleanField(default=True)),
-                ('availability', models.CharField(choices=[('online', 'Online'), ('away', 'Away')], default='online', max_length=10)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='memberships', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[("owner", "Owner"), ("admin", "Admin"), ("agent", "Agent")],
+                        default="agent",
+                        max_length=10,
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True)),
+                (
+                    "availability",
+                    models.CharField(choices=[("online", "Online"), ("away", "Away")], default="online", max_length=10),
+                ),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="memberships", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['workspace', 'availability', 'last_seen_at'], name='accounts_me_workspa_89dd0a_idx')],
-                'constraints': [models.UniqueConstraint(fields=('user', 'workspace'), name='membership_unique_user_workspace')],
+                "indexes": [
+                    models.Index(
+                        fields=["workspace", "availability", "last_seen_at"], name="accounts_me_workspa_89dd0a_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("user", "workspace"), name="membership_unique_user_workspace")
+                ],
             },
         ),
     ]

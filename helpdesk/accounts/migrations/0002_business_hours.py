@@ -4,30 +4,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='workspace',
-            name='business_hours',
-            field=models.JSONField(blank=True, default=dict, help_text='{"mon": ["09:00", "17:00"], ...}; a missing day is closed.'),
+            model_name="workspace",
+            name="business_hours",
+            field=models.JSONField(
+                blank=True, default=dict, help_text='{"mon": ["09:00", "17:00"], ...}; a missing day is closed.'
+            ),
         ),
         migrations.AddField(
-            model_name='workspace',
-            name='business_hours_enabled',
-            field=models.BooleanField(default=False, help_text='Outside business hours the widget shows the away message and new chats get it as a reply.'),
+            model_name="workspace",
+            name="business_hours_enabled",
+            field=models.BooleanField(
+                default=False,
+                help_text="Outside business hours the widget shows the away message and new chats get it as a reply.",
+            ),
         ),
         migrations.AddField(
-            model_name='workspace',
-            name='timezone',
-            field=models.CharField(default='UTC', help_text='Business hours are in this timezone.', max_length=64),
+            model_name="workspace",
+            name="timezone",
+            field=models.CharField(default="UTC", help_text="Business hours are in this timezone.", max_length=64),
         ),
         migrations.AlterField(
-            model_name='workspace',
-            name='away_message',
-            field=models.CharField(blank=True, default="Thanks for your message! We're away right now, but we'll reply here as soon as we're back.", help_text='Shown in the widget outside business hours, and sent automatically when a conversation starts while no agent is online or outside business hours. Empty: no auto-reply.', max_length=500),
+            model_name="workspace",
+            name="away_message",
+            field=models.CharField(
+                blank=True,
+                default="Thanks for your message! We're away right now, but we'll reply here as soon as we're back.",
+                help_text="Shown in the widget outside business hours, and sent automatically when a conversation starts while no agent is online or outside business hours. Empty: no auto-reply.",
+                max_length=500,
+            ),
         ),
     ]

@@ -6,76 +6,139 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('conversations', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("conversations", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AIRun',
+            name="AIRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('running', 'Running'), ('answered', 'Answered'), ('handed_over', 'Handed over'), ('skipped', 'Skipped')], default='running', max_length=12)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('started_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('first_token_ms', models.PositiveIntegerField(blank=True, null=True)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ai_runs', to='conversations.conversation')),
-                ('reply', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='conversations.message')),
-                ('trigger', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ai_run', to='conversations.message')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "Running"),
+                            ("answered", "Answered"),
+                            ("handed_over", "Handed over"),
+                            ("skipped", "Skipped"),
+                        ],
+                        default="running",
+                        max_length=12,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("started_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("first_token_ms", models.PositiveIntegerField(blank=True, null=True)),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ai_runs",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "reply",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="conversations.message",
+                    ),
+                ),
+                (
+                    "trigger",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ai_run", to="conversations.message"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AISettings',
+            name="AISettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('enabled', models.BooleanField(default=True)),
-                ('base_url', models.URLField(blank=True, help_text='OpenAI-compatible API base URL. Empty: OPENAI_BASE_URL.')),
-                ('api_key_encrypted', models.TextField(blank=True, editable=False)),
-                ('chat_model', models.CharField(default='gpt-4o-mini', max_length=100)),
-                ('embedding_model', models.CharField(blank=True, max_length=100)),
-                ('temperature', models.FloatField(default=0.7)),
-                ('max_tokens', models.PositiveIntegerField(default=500)),
-                ('timeout', models.FloatField(default=30.0)),
-                ('retries', models.PositiveSmallIntegerField(default=2)),
-                ('history_length', models.PositiveSmallIntegerField(default=10)),
-                ('fallback_message', models.CharField(default="Sorry, I can't answer that right now. I've passed your question to our team, and a person will reply here.", max_length=500)),
-                ('business_name', models.CharField(blank=True, max_length=120)),
-                ('business_description', models.TextField(blank=True)),
-                ('instructions', models.TextField(blank=True, help_text='Extra instructions for the AI agent.')),
-                ('links', models.TextField(blank=True, help_text='Useful links, one a line.')),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workspace', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='ai_settings', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "base_url",
+                    models.URLField(blank=True, help_text="OpenAI-compatible API base URL. Empty: OPENAI_BASE_URL."),
+                ),
+                ("api_key_encrypted", models.TextField(blank=True, editable=False)),
+                ("chat_model", models.CharField(default="gpt-4o-mini", max_length=100)),
+                ("embedding_model", models.CharField(blank=True, max_length=100)),
+                ("temperature", models.FloatField(default=0.7)),
+                ("max_tokens", models.PositiveIntegerField(default=500)),
+                ("timeout", models.FloatField(default=30.0)),
+                ("retries", models.PositiveSmallIntegerField(default=2)),
+                ("history_length", models.PositiveSmallIntegerField(default=10)),
+                (
+                    "fallback_message",
+                    models.CharField(
+                        default="Sorry, I can't answer that right now. I've passed your question to our team, and a person will reply here.",
+                        max_length=500,
+                    ),
+                ),
+                ("business_name", models.CharField(blank=True, max_length=120)),
+                ("business_description", models.TextField(blank=True)),
+                ("instructions", models.TextField(blank=True, help_text="Extra instructions for the AI agent.")),
+                ("links", models.TextField(blank=True, help_text="Useful links, one a line.")),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workspace",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="ai_settings", to="accounts.workspace"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Feedback',
+            name="Feedback",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('rating', models.CharField(choices=[('up', 'Helpful'), ('down', 'Not helpful')], max_length=4)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('message', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='feedback', to='conversations.message')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("rating", models.CharField(choices=[("up", "Helpful"), ("down", "Not helpful")], max_length=4)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "message",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="feedback", to="conversations.message"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='GuidanceRule',
+            name="GuidanceRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('tone', 'Tone'), ('escalation', 'Escalation')], max_length=12)),
-                ('name', models.CharField(max_length=120)),
-                ('content', models.TextField(help_text="Plain language. For escalation rules, a line 'keywords: a, b, c' also hands over whenever a message contains one of them.")),
-                ('active', models.BooleanField(default=True)),
-                ('channels', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='guidance_rules', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("kind", models.CharField(choices=[("tone", "Tone"), ("escalation", "Escalation")], max_length=12)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "content",
+                    models.TextField(
+                        help_text="Plain language. For escalation rules, a line 'keywords: a, b, c' also hands over whenever a message contains one of them."
+                    ),
+                ),
+                ("active", models.BooleanField(default=True)),
+                ("channels", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="guidance_rules",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'name'],
+                "ordering": ["kind", "name"],
             },
         ),
     ]

@@ -5,14 +5,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ai', '0001_initial'),
+        ("ai", "0001_initial"),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='guidancerule',
-            constraint=models.UniqueConstraint(models.F('workspace'), models.F('kind'), django.db.models.functions.text.Lower('name'), name='ai_guidancerule_unique_name', violation_error_message='A rule of this kind already has this name.'),
+            model_name="guidancerule",
+            constraint=models.UniqueConstraint(
+                models.F("workspace"),
+                models.F("kind"),
+                django.db.models.functions.text.Lower("name"),
+                name="ai_guidancerule_unique_name",
+                violation_error_message="A rule of this kind already has this name.",
+            ),
         ),
     ]

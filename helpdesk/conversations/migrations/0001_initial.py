@@ -9,116 +9,214 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, max_length=255, null=True)),
-                ('verified', models.BooleanField(default=False)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('email', models.EmailField(blank=True, max_length=254)),
-                ('traits', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('last_page_url', models.URLField(blank=True, max_length=2000)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contacts', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("external_id", models.CharField(blank=True, max_length=255, null=True)),
+                ("verified", models.BooleanField(default=False)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("email", models.EmailField(blank=True, max_length=254)),
+                ("traits", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("last_page_url", models.URLField(blank=True, max_length=2000)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="contacts", to="accounts.workspace"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Conversation',
+            name="Conversation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('widget', 'Chat widget')], default='widget', max_length=20)),
-                ('status', models.CharField(choices=[('new', 'New'), ('open', 'Open'), ('pending', 'Pending'), ('on_hold', 'On hold'), ('resolved', 'Resolved')], default='new', max_length=10)),
-                ('priority', models.PositiveSmallIntegerField(choices=[(0, 'None'), (1, 'Low'), (2, 'Medium'), (3, 'High'), (4, 'Urgent')], default=0)),
-                ('ai_resolved', models.BooleanField(default=False)),
-                ('ai_paused', models.BooleanField(default=False, help_text='The AI stays quiet until an agent hands the conversation back.')),
-                ('escalation_reason', models.CharField(blank=True, max_length=200)),
-                ('page_url', models.URLField(blank=True, max_length=2000)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('first_response_at', models.DateTimeField(blank=True, null=True)),
-                ('last_message_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_customer_message_at', models.DateTimeField(blank=True, null=True)),
-                ('agent_last_seen_at', models.DateTimeField(blank=True, null=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('last_message_preview', models.CharField(blank=True, max_length=200)),
-                ('assignee', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_conversations', to=settings.AUTH_USER_MODEL)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='conversations.contact')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='conversations', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("channel", models.CharField(choices=[("widget", "Chat widget")], default="widget", max_length=20)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("new", "New"),
+                            ("open", "Open"),
+                            ("pending", "Pending"),
+                            ("on_hold", "On hold"),
+                            ("resolved", "Resolved"),
+                        ],
+                        default="new",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "priority",
+                    models.PositiveSmallIntegerField(
+                        choices=[(0, "None"), (1, "Low"), (2, "Medium"), (3, "High"), (4, "Urgent")], default=0
+                    ),
+                ),
+                ("ai_resolved", models.BooleanField(default=False)),
+                (
+                    "ai_paused",
+                    models.BooleanField(
+                        default=False, help_text="The AI stays quiet until an agent hands the conversation back."
+                    ),
+                ),
+                ("escalation_reason", models.CharField(blank=True, max_length=200)),
+                ("page_url", models.URLField(blank=True, max_length=2000)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("first_response_at", models.DateTimeField(blank=True, null=True)),
+                ("last_message_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("last_customer_message_at", models.DateTimeField(blank=True, null=True)),
+                ("agent_last_seen_at", models.DateTimeField(blank=True, null=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                ("last_message_preview", models.CharField(blank=True, max_length=200)),
+                (
+                    "assignee",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="assigned_conversations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to="conversations.contact",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="conversations",
+                        to="accounts.workspace",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Message',
+            name="Message",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('author_kind', models.CharField(choices=[('customer', 'Customer'), ('agent', 'Agent'), ('ai', 'AI'), ('system', 'System')], max_length=10)),
-                ('body', models.TextField()),
-                ('private', models.BooleanField(default=False)),
-                ('client_id', models.CharField(blank=True, max_length=64, null=True)),
-                ('sources', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('search', models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.SearchVector('body', config='simple'), output_field=django.contrib.postgres.search.SearchVectorField())),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('conversation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='conversations.conversation')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "author_kind",
+                    models.CharField(
+                        choices=[("customer", "Customer"), ("agent", "Agent"), ("ai", "AI"), ("system", "System")],
+                        max_length=10,
+                    ),
+                ),
+                ("body", models.TextField()),
+                ("private", models.BooleanField(default=False)),
+                ("client_id", models.CharField(blank=True, max_length=64, null=True)),
+                ("sources", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "search",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.postgres.search.SearchVector("body", config="simple"),
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
+                ),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "conversation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="messages",
+                        to="conversations.conversation",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Visitor',
+            name="Visitor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visitors', to='conversations.contact')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visitors', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="visitors", to="conversations.contact"
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="visitors", to="accounts.workspace"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['workspace', 'email'], name='conversatio_workspa_ebf1b0_idx'),
+            model_name="contact",
+            index=models.Index(fields=["workspace", "email"], name="conversatio_workspa_ebf1b0_idx"),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(condition=models.Q(('verified', True)), fields=('workspace', 'external_id'), name='contact_unique_verified_external_id'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("verified", True)),
+                fields=("workspace", "external_id"),
+                name="contact_unique_verified_external_id",
+            ),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', '-last_message_at', '-id'], name='conv_inbox_all'),
+            model_name="conversation",
+            index=models.Index(fields=["workspace", "-last_message_at", "-id"], name="conv_inbox_all"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'status', '-last_message_at', '-id'], name='conv_inbox_status'),
+            model_name="conversation",
+            index=models.Index(fields=["workspace", "status", "-last_message_at", "-id"], name="conv_inbox_status"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['workspace', 'assignee', '-last_message_at', '-id'], name='conv_inbox_assignee'),
+            model_name="conversation",
+            index=models.Index(fields=["workspace", "assignee", "-last_message_at", "-id"], name="conv_inbox_assignee"),
         ),
         migrations.AddIndex(
-            model_name='conversation',
-            index=models.Index(fields=['contact', '-created_at'], name='conv_contact'),
+            model_name="conversation",
+            index=models.Index(fields=["contact", "-created_at"], name="conv_contact"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=models.Index(fields=['conversation', 'id'], name='msg_thread'),
+            model_name="message",
+            index=models.Index(fields=["conversation", "id"], name="msg_thread"),
         ),
         migrations.AddIndex(
-            model_name='message',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search'], name='msg_search'),
+            model_name="message",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search"], name="msg_search"),
         ),
         migrations.AddConstraint(
-            model_name='message',
-            constraint=models.UniqueConstraint(fields=('conversation', 'client_id'), name='message_unique_client_id'),
+            model_name="message",
+            constraint=models.UniqueConstraint(fields=("conversation", "client_id"), name="message_unique_client_id"),
         ),
     ]

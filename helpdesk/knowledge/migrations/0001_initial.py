@@ -14,111 +14,258 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         pgvector.django.VectorExtension(),
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('processing', 'Processing'), ('ready', 'Ready'), ('error', 'Error')], default='processing', max_length=20)),
-                ('status_detail', models.TextField(blank=True, help_text='Why indexing failed, in words for the admin.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=500)),
-                ('body', models.TextField(blank=True, help_text='Markdown.')),
-                ('enabled', models.BooleanField(default=True)),
-                ('channels', models.JSONField(blank=True, default=helpdesk.knowledge.models.default_channels)),
-                ('url', models.URLField(blank=True, help_text='Public link the AI may cite.', max_length=2000)),
-                ('progress', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(100)])),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("processing", "Processing"), ("ready", "Ready"), ("error", "Error")],
+                        default="processing",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status_detail",
+                    models.TextField(blank=True, help_text="Why indexing failed, in words for the admin."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=500)),
+                ("body", models.TextField(blank=True, help_text="Markdown.")),
+                ("enabled", models.BooleanField(default=True)),
+                ("channels", models.JSONField(blank=True, default=helpdesk.knowledge.models.default_channels)),
+                ("url", models.URLField(blank=True, help_text="Public link the AI may cite.", max_length=2000)),
+                (
+                    "progress",
+                    models.PositiveSmallIntegerField(
+                        default=0, validators=[django.core.validators.MaxValueValidator(100)]
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="%(class)ss", to="accounts.workspace"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('processing', 'Processing'), ('ready', 'Ready'), ('error', 'Error')], default='processing', max_length=20)),
-                ('status_detail', models.TextField(blank=True, help_text='Why indexing failed, in words for the admin.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('title', models.CharField(max_length=500)),
-                ('file', models.FileField(max_length=500, upload_to=helpdesk.knowledge.models.document_upload_to, validators=[django.core.validators.FileExtensionValidator(['txt', 'md', 'markdown', 'html', 'htm', 'pdf'])])),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('enabled', models.BooleanField(default=True)),
-                ('progress', models.PositiveSmallIntegerField(default=0, validators=[django.core.validators.MaxValueValidator(100)])),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("processing", "Processing"), ("ready", "Ready"), ("error", "Error")],
+                        default="processing",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status_detail",
+                    models.TextField(blank=True, help_text="Why indexing failed, in words for the admin."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("title", models.CharField(max_length=500)),
+                (
+                    "file",
+                    models.FileField(
+                        max_length=500,
+                        upload_to=helpdesk.knowledge.models.document_upload_to,
+                        validators=[
+                            django.core.validators.FileExtensionValidator(
+                                ["txt", "md", "markdown", "html", "htm", "pdf"]
+                            )
+                        ],
+                    ),
+                ),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("enabled", models.BooleanField(default=True)),
+                (
+                    "progress",
+                    models.PositiveSmallIntegerField(
+                        default=0, validators=[django.core.validators.MaxValueValidator(100)]
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="%(class)ss", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='FAQ',
+            name="FAQ",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('processing', 'Processing'), ('ready', 'Ready'), ('error', 'Error')], default='processing', max_length=20)),
-                ('status_detail', models.TextField(blank=True, help_text='Why indexing failed, in words for the admin.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('question', models.CharField(max_length=500)),
-                ('answer', models.TextField()),
-                ('order', models.IntegerField(default=0)),
-                ('active', models.BooleanField(default=True)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)ss', to='accounts.workspace')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("processing", "Processing"), ("ready", "Ready"), ("error", "Error")],
+                        default="processing",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status_detail",
+                    models.TextField(blank=True, help_text="Why indexing failed, in words for the admin."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("question", models.CharField(max_length=500)),
+                ("answer", models.TextField()),
+                ("order", models.IntegerField(default=0)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="%(class)ss", to="accounts.workspace"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'FAQ',
-                'ordering': ['order', 'id'],
+                "verbose_name": "FAQ",
+                "ordering": ["order", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Chunk',
+            name="Chunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('article', 'Article'), ('faq', 'FAQ'), ('document', 'Document')], max_length=10)),
-                ('position', models.PositiveIntegerField()),
-                ('heading', models.TextField(blank=True)),
-                ('text', models.TextField()),
-                ('search', models.GeneratedField(db_persist=True, expression=django.contrib.postgres.search.CombinedSearchVector(django.contrib.postgres.search.SearchVector('heading', config='english', weight='A'), '||', django.contrib.postgres.search.SearchVector('text', config='english', weight='B'), django.contrib.postgres.search.SearchConfig('english')), output_field=django.contrib.postgres.search.SearchVectorField())),
-                ('embedding', pgvector.django.vector.VectorField(blank=True, dimensions=settings.EMBEDDING_DIMENSIONS, null=True)),
-                ('article', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='knowledge.article')),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.workspace')),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='knowledge.document')),
-                ('faq', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='knowledge.faq')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("article", "Article"), ("faq", "FAQ"), ("document", "Document")], max_length=10
+                    ),
+                ),
+                ("position", models.PositiveIntegerField()),
+                ("heading", models.TextField(blank=True)),
+                ("text", models.TextField()),
+                (
+                    "search",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.contrib.postgres.search.CombinedSearchVector(
+                            django.contrib.postgres.search.SearchVector("heading", config="english", weight="A"),
+                            "||",
+                            django.contrib.postgres.search.SearchVector("text", config="english", weight="B"),
+                            django.contrib.postgres.search.SearchConfig("english"),
+                        ),
+                        output_field=django.contrib.postgres.search.SearchVectorField(),
+                    ),
+                ),
+                (
+                    "embedding",
+                    pgvector.django.vector.VectorField(blank=True, dimensions=settings.EMBEDDING_DIMENSIONS, null=True),
+                ),
+                (
+                    "article",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="knowledge.article",
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.workspace"
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="knowledge.document",
+                    ),
+                ),
+                (
+                    "faq",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="chunks",
+                        to="knowledge.faq",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position'],
+                "ordering": ["position"],
             },
         ),
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['workspace', 'enabled'], name='knowledge_a_workspa_57e83a_idx'),
+            model_name="article",
+            index=models.Index(fields=["workspace", "enabled"], name="knowledge_a_workspa_57e83a_idx"),
         ),
         migrations.AddConstraint(
-            model_name='faq',
-            constraint=models.UniqueConstraint(models.F('workspace'), django.db.models.functions.text.Lower('question'), name='knowledge_faq_unique_question'),
+            model_name="faq",
+            constraint=models.UniqueConstraint(
+                models.F("workspace"),
+                django.db.models.functions.text.Lower("question"),
+                name="knowledge_faq_unique_question",
+            ),
         ),
         migrations.AddIndex(
-            model_name='chunk',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['search'], name='knowledge_chunk_search'),
+            model_name="chunk",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["search"], name="knowledge_chunk_search"),
         ),
         migrations.AddIndex(
-            model_name='chunk',
-            index=pgvector.django.indexes.HnswIndex(ef_construction=64, fields=['embedding'], m=16, name='knowledge_chunk_embedding', opclasses=['vector_cosine_ops']),
+            model_name="chunk",
+            index=pgvector.django.indexes.HnswIndex(
+                ef_construction=64,
+                fields=["embedding"],
+                m=16,
+                name="knowledge_chunk_embedding",
+                opclasses=["vector_cosine_ops"],
+            ),
         ),
         migrations.AddIndex(
-            model_name='chunk',
-            index=models.Index(fields=['workspace', 'kind'], name='knowledge_chunk_workspace'),
+            model_name="chunk",
+            index=models.Index(fields=["workspace", "kind"], name="knowledge_chunk_workspace"),
         ),
         migrations.AddConstraint(
-            model_name='chunk',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('article__isnull', False), ('document__isnull', True), ('faq__isnull', True), ('kind', 'article')), models.Q(('article__isnull', True), ('document__isnull', True), ('faq__isnull', False), ('kind', 'faq')), models.Q(('article__isnull', True), ('document__isnull', False), ('faq__isnull', True), ('kind', 'document')), _connector='OR'), name='knowledge_chunk_exactly_one_source'),
+            model_name="chunk",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("article__isnull", False),
+                        ("document__isnull", True),
+                        ("faq__isnull", True),
+                        ("kind", "article"),
+                    ),
+                    models.Q(
+                        ("article__isnull", True), ("document__isnull", True), ("faq__isnull", False), ("kind", "faq")
+                    ),
+                    models.Q(
+                        ("article__isnull", True),
+                        ("document__isnull", False),
+                        ("faq__isnull", True),
+                        ("kind", "document"),
+                    ),
+                    _connector="OR",
+                ),
+                name="knowledge_chunk_exactly_one_source",
+            ),
         ),
     ]

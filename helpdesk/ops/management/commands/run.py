@@ -83,7 +83,9 @@ def _services() -> list[Service]:
     services = []
     if settings.EMBEDDED_REDIS:
         services.append(
-            Service("the embedded Redis", lambda: embedded.redis_running(run_dir), lambda: embedded.ensure_redis(run_dir))
+            Service(
+                "the embedded Redis", lambda: embedded.redis_running(run_dir), lambda: embedded.ensure_redis(run_dir)
+            )
         )
     if not settings.DATABASE_URL:
         services.append(
@@ -161,7 +163,9 @@ class Command(BaseCommand):
                 for line in ready_lines:
                     self.stdout.write(line)
                 self.stdout.flush()
-            elif supervisor.starting and web.proc is not None and now - web.started_at > 60 and slow_said_for != web.proc:
+            elif (
+                supervisor.starting and web.proc is not None and now - web.started_at > 60 and slow_said_for != web.proc
+            ):
                 slow_said_for = web.proc
                 self._say(f"{clock()} web (pid {web.proc.pid}) has not answered {healthz} within 60 s; still waiting")
             due = supervisor.next_due()
