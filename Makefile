@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: install install-test run test css migrate clean
+.PHONY: install install-test run test lint format css migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ migrate: install
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Style, types and migrations; `.ci/run` runs it before the tests.
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+# Rewrite the code in the house style (what `make lint` checks).
+format: install-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 # Rebuild static/css/*.css from the templates (needs Node; the built CSS is committed).
 css:

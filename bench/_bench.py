@@ -28,7 +28,7 @@ def log(*parts) -> None:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def summary(ms: list[float]) -> dict:
@@ -62,7 +62,7 @@ def embedded_services() -> None:
             log(f"stopping the embedded {name} this bench started")
             try:
                 fn()
-            except Exception as exc:  # noqa: BLE001 - best effort at exit
+            except Exception as exc:
                 log(f"could not stop {name}: {exc}")
 
     atexit.register(stop)
@@ -82,12 +82,22 @@ def throwaway_database() -> str:
         import dj_database_url
 
         s = dj_database_url.parse(base)
-        conninfo = dict(
-            host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"]
-        )
+        conninfo = {
+            "host": s["HOST"],
+            "port": s["PORT"] or 5432,
+            "user": s["USER"],
+            "password": s["PASSWORD"],
+            "dbname": s["NAME"],
+        }
     else:
         s = embedded.ensure_postgres(pgdata, run_dir)
-        conninfo = dict(host=s["HOST"], port=s["PORT"], user=s["USER"], password=s["PASSWORD"], dbname=s["NAME"])
+        conninfo = {
+            "host": s["HOST"],
+            "port": s["PORT"],
+            "user": s["USER"],
+            "password": s["PASSWORD"],
+            "dbname": s["NAME"],
+        }
     with psycopg.connect(**conninfo, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     host = quote(str(conninfo["host"]), safe="")
@@ -101,7 +111,7 @@ def throwaway_database() -> str:
             from django.db import connections
 
             connections.close_all()
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         with psycopg.connect(**conninfo, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

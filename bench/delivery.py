@@ -118,7 +118,7 @@ async def drain(ws, on_frame=None) -> None:
         async for frame in ws:
             if on_frame is not None:
                 on_frame(frame)
-    except Exception:  # noqa: BLE001 - closed at the end of a run
+    except Exception:
         pass
 
 
@@ -269,7 +269,7 @@ async def product_run(
         frame = {"type": "message", "body": tally.text(k), "client_id": str(uuid.uuid4())}
         try:
             await visitor_socks[k % len(visitor_socks)].send(json.dumps(frame))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             tally.errors.append(repr(exc))
 
     await paced(total, rate, send)
@@ -290,7 +290,7 @@ async def floor_run(visitor_socks: list, agent_socks: list, total: int, rate: fl
         tally.sent[k] = time.perf_counter()
         try:
             await visitor_socks[k % len(visitor_socks)].send(tally.text(k))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             tally.errors.append(repr(exc))
 
     await paced(total, rate, send)

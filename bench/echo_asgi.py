@@ -23,8 +23,8 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpdesk.settings")
 django.setup()
 
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.consumer import get_handler_name  # noqa: E402
+from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 

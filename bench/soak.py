@@ -85,7 +85,7 @@ async def soak(stack, workspace, cookies: list[str], n: int, seconds: float, mes
         while time.perf_counter() < stop_at:
             try:
                 await ws.send(json.dumps({"type": "ping"}))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(f"ping: {exc!r}")
                 return
             await asyncio.sleep(PING_EVERY)
@@ -105,7 +105,7 @@ async def soak(stack, workspace, cookies: list[str], n: int, seconds: float, mes
                 )
                 if r.status_code != 201:
                     errors.append(f"{r.status_code} {r.text[:100]}")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 errors.append(f"post: {exc!r}")
 
         log(f"soaking {seconds:.0f}s: {total} messages, pings every {PING_EVERY:.0f}s")

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import secrets
 import sys
+import warnings
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
-
-import warnings
 
 from helpdesk.lib import embedded
 from helpdesk.lib.env import env_bool, env_float, env_host_list, env_int, env_list, env_str, env_url

@@ -12,6 +12,9 @@ from channels.layers import channel_layers
 from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.conversations import actions
 
+# Fixtures shared by several test files: `loopback_only` and `fake_dns`.
+pytest_plugins = ["tests.netguard"]
+
 IN_MEMORY_LAYER = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 

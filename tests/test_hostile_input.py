@@ -29,7 +29,7 @@ RAW = [SCRIPT, IMG, NAME, TRAIT, "<img", "<svg", "<b "]  # as markup, never as t
 def hostile(workspace, agent, visitor):
     """A conversation where the visitor named themself, set a trait and wrote markup; the agent
     quoted it back."""
-    v, raw = visitor
+    _v, raw = visitor
     client = Client()
     identify = client.post(
         reverse("widget:identify"),
@@ -51,7 +51,7 @@ def assert_inert(html: str, where: str) -> None:
 
 
 def test_markup_from_a_visitor_is_text_in_the_widget(client, workspace, hostile):
-    conversation, raw, post_response = hostile
+    _conversation, raw, post_response = hostile
     assert_inert(post_response, "the post's response")
     thread = client.get(reverse("widget:thread"), {"after": 0}, **widget_headers(workspace, raw)).content.decode()
     assert_inert(thread, "the widget thread")

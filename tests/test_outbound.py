@@ -16,7 +16,6 @@ from django.core.exceptions import ImproperlyConfigured
 from helpdesk.lib import outbound
 from helpdesk.lib.env import env_host_list, parse_host_port
 from tests.llm_stub import LLMStub
-from tests.netguard import fake_dns, loopback_only  # noqa: F401 (fixtures)
 from tests.processes import free_port
 
 # Globally routable, never contacted (loopback_only refuses it).
@@ -96,7 +95,7 @@ def post(url: str) -> httpx2.Response:
 )
 def test_addresses_that_are_not_globally_routable_are_refused(address):
     assert not outbound.is_public(ipaddress.ip_address(address))
-    with pytest.raises(outbound.Refused, match="OUTBOUND_PRIVATE_HOSTS="):
+    with pytest.raises(outbound.Refused, match=r"OUTBOUND_PRIVATE_HOSTS="):
         outbound.check_address(address, 443, address)
 
 
@@ -146,7 +145,7 @@ def test_a_name_with_one_private_address_among_public_ones_is_refused(fake_dns, 
     fake_dns.answer("public.example", PUBLIC)
     fake_dns.answer("private.example", "10.1.2.3")
     monkeypatch.setattr(socket, "getaddrinfo", two)
-    with pytest.raises(outbound.Refused, match="mixed.example resolves to 10.1.2.3"):
+    with pytest.raises(outbound.Refused, match=r"mixed\.example resolves to 10\.1\.2\.3"):
         outbound.check_url("https://mixed.example/v1")
 
 
@@ -204,7 +203,7 @@ def test_entries_are_a_host_or_a_host_and_port(raw, parsed):
 )
 def test_a_bad_entry_fails_loudly_at_start_up(monkeypatch, raw):
     monkeypatch.setenv("OUTBOUND_PRIVATE_HOSTS", f"localhost:11434, {raw}")
-    with pytest.raises(ImproperlyConfigured, match="OUTBOUND_PRIVATE_HOSTS"):
+    with pytest.raises(ImproperlyConfigured, match=r"OUTBOUND_PRIVATE_HOSTS"):
         env_host_list("OUTBOUND_PRIVATE_HOSTS")
 
 
@@ -230,7 +229,7 @@ def test_the_guarded_client_reaches_a_host_the_operator_allowed(settings, record
 
 def test_a_name_that_resolves_to_loopback_is_loopback(fake_dns, recorder):
     fake_dns.answer("innocent.example", "127.0.0.1")
-    with pytest.raises(httpx2.ConnectError, match="innocent.example resolves to 127.0.0.1"):
+    with pytest.raises(httpx2.ConnectError, match=r"innocent\.example resolves to 127\.0\.0\.1"):
         post(f"http://innocent.example:{recorder.port}/v1/embeddings")
     assert recorder.requests == []
 
@@ -255,7 +254,7 @@ def test_dns_rebinding_the_connection_goes_to_the_address_that_was_checked(fake_
 def test_dns_rebinding_between_check_and_connection_is_refused(fake_dns, recorder):
     fake_dns.answer("rebind.example", PUBLIC, "127.0.0.1")
     outbound.check_url(f"http://rebind.example:{recorder.port}/v1")  # when the URL is saved
-    with pytest.raises(httpx2.ConnectError, match="rebind.example resolves to 127.0.0.1"):
+    with pytest.raises(httpx2.ConnectError, match=r"rebind\.example resolves to 127\.0\.0\.1"):
         post(f"http://rebind.example:{recorder.port}/v1/embeddings")
     assert recorder.requests == []
 

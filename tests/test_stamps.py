@@ -1,6 +1,6 @@
 """The cheap time filters print exactly what Django's date filters print."""
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,9 +10,9 @@ from django.utils import timezone, translation
 render = lambda src, **ctx: engines["django"].from_string("{% load stamps %}" + src).render(ctx)  # noqa: E731
 
 MOMENTS = [
-    datetime(2026, 12, 1, 8, 5, 0, tzinfo=dt_timezone.utc),
-    datetime(2026, 1, 31, 23, 59, 59, 123456, tzinfo=dt_timezone.utc),
-    datetime(2025, 7, 4, 0, 0, 7, tzinfo=dt_timezone.utc),
+    datetime(2026, 12, 1, 8, 5, 0, tzinfo=UTC),
+    datetime(2026, 1, 31, 23, 59, 59, 123456, tzinfo=UTC),
+    datetime(2025, 7, 4, 0, 0, 7, tzinfo=UTC),
 ]
 
 

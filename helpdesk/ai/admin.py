@@ -29,7 +29,7 @@ class AISettingsForm(forms.ModelForm):
 
     class Meta:
         model = AISettings
-        exclude = ["api_key_encrypted"]
+        fields = [f.name for f in AISettings._meta.fields if f.editable and f.name != "id"]
 
     def save(self, commit=True):
         if self.cleaned_data.get("clear_api_key"):

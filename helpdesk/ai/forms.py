@@ -3,8 +3,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from helpdesk.ai.models import AISettings, GuidanceRule, is_server_endpoint
-from helpdesk.lib import outbound
 from helpdesk.knowledge.models import CHANNELS
+from helpdesk.lib import outbound
 
 web_address = URLValidator(schemes=["http", "https"])
 

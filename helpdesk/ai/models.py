@@ -182,6 +182,9 @@ class AIRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     first_token_ms = models.PositiveIntegerField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"AI run {self.pk} for message {self.trigger_id}: {self.status}"
+
 
 class Feedback(models.Model):
     """A visitor's rating of an AI answer."""
@@ -193,3 +196,6 @@ class Feedback(models.Model):
     message = models.OneToOneField("conversations.Message", on_delete=models.CASCADE, related_name="feedback")
     rating = models.CharField(max_length=4, choices=Rating.choices)
     created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} for message {self.message_id}"

@@ -6,7 +6,6 @@ import functools
 import hashlib
 import hmac
 import secrets
-
 from datetime import timedelta
 
 from django.conf import settings

@@ -65,7 +65,7 @@ def read(data: bytes, *, max_pages: int, page_chars: int, total_chars: int) -> s
             seen += len(text)
             if seen > page_chars:
                 raise _Over("page_chars", page=number)
-            if count + seen > total_chars:
+            if count + seen > total_chars:  # noqa: B023 (called within this iteration)
                 raise _Over("total_chars")
 
         text = (page.extract_text(visitor_text=visit) or "").strip()

@@ -35,7 +35,6 @@ from django_tasks_db.management.commands.db_worker import Worker as BaseWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-
 logger = logging.getLogger("helpdesk.worker")
 
 CHANNEL = "helpdesk_tasks"
@@ -91,8 +90,8 @@ class Worker(BaseWorker):
         self._sweep_lock = threading.Lock()
         threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
         # Import the heavy task modules now, not inside the first customer's reply.
-        import helpdesk.ai.agent  # noqa: F401
-        import helpdesk.ai.provider  # noqa: F401
+        import helpdesk.ai.agent
+        import helpdesk.ai.provider
         import helpdesk.knowledge.retrieval  # noqa: F401
         from helpdesk.knowledge import embeddings
 

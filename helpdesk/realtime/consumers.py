@@ -20,9 +20,9 @@ from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from channels.generic.websocket import AsyncWebsocketConsumer
 
 from helpdesk.conversations.intake import TYPING_PER_SECOND
 from helpdesk.lib import ratelimit

@@ -143,7 +143,7 @@ def thread(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def send_message(request: HttpRequest) -> HttpResponse:
-    workspace, visitor = _visitor(request)
+    _workspace, visitor = _visitor(request)
     if visitor is None:
         return _error("Unknown visitor. Reload the chat to start again.", 403)
     outcome = intake.post_visitor_message(
@@ -162,7 +162,7 @@ def send_message(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def identify(request: HttpRequest) -> JsonResponse:
-    workspace, visitor = _visitor(request)
+    _workspace, visitor = _visitor(request)
     if visitor is None:
         return _error("Unknown visitor.", 403)
     if _ip_limited(request):
@@ -206,7 +206,7 @@ def identify(request: HttpRequest) -> JsonResponse:
 def forget(request: HttpRequest) -> JsonResponse:
     """`Helpdesk("reset")`: the host page's user logged out. This browser's visitor token is
     revoked (the widget then starts a new, anonymous visitor); the contact's conversations stay."""
-    workspace, visitor = _visitor(request)
+    _workspace, visitor = _visitor(request)
     if visitor is None:
         return _error("Unknown visitor.", 403)
     if _ip_limited(request):
@@ -219,7 +219,7 @@ def forget(request: HttpRequest) -> JsonResponse:
 @require_POST
 def feedback(request: HttpRequest, pk: int) -> JsonResponse:
     """The visitor rates an AI answer (up / down) or says it solved their question."""
-    workspace, visitor = _visitor(request)
+    _workspace, visitor = _visitor(request)
     if visitor is None:
         return _error("Unknown visitor.", 403)
     refusal = intake.feedback_refusal(visitor.pk, ratelimit.client_ip(request))

@@ -102,7 +102,7 @@ def test_a_visitor_and_an_agent_talk_live(browser, stack, host_site, workspace, 
 
 def test_private_notes_stay_in_the_inbox(browser, stack, host_site, workspace, agent):
     inbox = sign_in(browser, stack, agent)
-    site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
+    _site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
     widget.locator("#composer-input").fill("My invoice is wrong")
     widget.locator("#composer-input").press("Enter")
     inbox.locator(".conversation-row").first.click()

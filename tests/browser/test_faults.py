@@ -77,7 +77,7 @@ def test_after_redis_restarts_both_sides_reconnect_and_catch_up(browser, host_si
     run_dir = tmp_path / "redis"
     stack = start(tmp_path, embedded.ensure_redis(run_dir))
     try:
-        inbox, site, widget = talking(browser, stack, host_site, workspace, agent)
+        inbox, _site, widget = talking(browser, stack, host_site, workspace, agent)
         embedded.stop_redis(run_dir)
         expect(inbox.locator("#connection")).to_be_visible(timeout=10_000)  # the inbox says it is reconnecting
         write_during_the_outage(workspace, agent)
@@ -130,7 +130,7 @@ def test_a_post_while_the_database_is_unreachable_offers_a_retry_and_is_saved_on
     stack = Stack(env={**stack_env(), "DATABASE_URL": proxied_database_url(proxy), "DB_POOL_TIMEOUT": "2"})
     stack.start_web(tmp_path)
     try:
-        site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
+        _site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
         widget.locator("#composer-input").fill("First, before the outage")
         widget.locator("#composer-input").press("Enter")
         expect(widget.locator(".msg-customer:not(.pending) .bubble")).to_have_text("First, before the outage")

@@ -2,12 +2,11 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from django_tasks.signals import task_enqueued
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership
@@ -114,7 +113,7 @@ def pushed(channel: str) -> str:
         while True:
             try:
                 frames.append(await asyncio.wait_for(layer.receive(channel), timeout=0.02))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return frames
 
     return "".join(frame["html"] for frame in async_to_sync(drain)())
@@ -126,19 +125,6 @@ def refreshed(conversation: Conversation) -> Conversation:
 
 def bring_online(membership: Membership) -> None:
     presence.set_availability(membership, Membership.Availability.ONLINE)
-
-
-@pytest.fixture
-def enqueued():
-    """The tasks enqueued while the test runs, as (task name, args)."""
-    calls = []
-
-    def record(sender, task_result, **kwargs):
-        calls.append((task_result.task.name, tuple(task_result.args)))
-
-    task_enqueued.connect(record)
-    yield calls
-    task_enqueued.disconnect(record)
 
 
 # ---------------------------------------------------------------- status flow
@@ -622,7 +608,7 @@ def test_two_first_messages_at_once_open_one_conversation(workspace):
                 actions.post_customer_message(first_tab, "From the first tab")
                 holding.set()
                 done.wait(0.5)  # the second tab is waiting for the lock meanwhile
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
         finally:
             holding.set()

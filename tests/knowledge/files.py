@@ -68,7 +68,8 @@ def shared_stream_pdf(stream_bytes: int, pages: int = 5) -> bytes:
 def bloated_pdf(stream_bytes: int) -> bytes:
     """A tiny PDF of one page whose content stream inflates to `stream_bytes` bytes of spaces
     (under pypdf's own limit of 75 MB)."""
-    objects = _head(1, 4, 1) + [
+    objects = [
+        *_head(1, 4, 1),
         _page(5),
         _stream(b"BT /F1 12 Tf 72 720 Td (Hi) Tj ET" + b" " * stream_bytes, compress=True),
     ]

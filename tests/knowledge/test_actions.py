@@ -109,7 +109,7 @@ def test_documents_are_uploaded_indexed_replaced_and_deleted_with_their_file(
 
 
 def test_an_unsupported_upload_is_refused(workspace):
-    with pytest.raises(ValueError, match="unsupported file type .exe"):
+    with pytest.raises(ValueError, match=r"unsupported file type \.exe"):
         actions.create_document(workspace, title="Setup", file=ContentFile(b"MZ", name="setup.exe"))
 
 

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from helpdesk.knowledge.chunking import (
@@ -45,7 +47,7 @@ def test_a_long_section_is_cut_into_overlapping_chunks_of_bounded_size():
     for piece in pieces:
         assert piece.heading == "Guide › Long"
         assert 20 <= len(piece.text.split()) <= MAX_WORDS
-    for before, after in zip(pieces, pieces[1:]):
+    for before, after in itertools.pairwise(pieces):
         last_sentence = before.text.rsplit("Sentence ", 1)[1]
         assert after.text.startswith("Sentence ")  # cut at sentence boundaries
         assert last_sentence in after.text[: 8 * OVERLAP_WORDS]  # the overlap repeats the end

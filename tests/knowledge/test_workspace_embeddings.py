@@ -9,7 +9,6 @@ from helpdesk.ai.models import AISettings
 from helpdesk.knowledge import retrieval
 from helpdesk.knowledge.models import Chunk
 from helpdesk.knowledge.tasks import reembed_workspace
-from tests.conversations.test_actions import enqueued  # noqa: F401 (fixture)
 from tests.knowledge.conftest import add_article
 from tests.workspace.test_ai_settings import VALID
 

@@ -76,7 +76,7 @@ async def receive_until_quiet(ws, quiet: float = 0.5, timeout: float = 10) -> li
     while loop.time() < deadline:
         try:
             frame = await asyncio.wait_for(ws.recv(), quiet)
-        except (asyncio.TimeoutError, websockets.ConnectionClosed):
+        except (TimeoutError, websockets.ConnectionClosed):
             break
         frames.append((loop.time(), frame))
     return frames

@@ -336,7 +336,7 @@ def test_a_message_frame_is_saved_once_and_pushed_to_the_visitor_and_the_agents(
         await inbox.disconnect()
         return at_widget, again, at_inbox
 
-    at_widget, again, at_inbox = run(scenario)
+    at_widget, _again, at_inbox = run(scenario)
     message = Message.objects.get(body="Sent over the socket")
     assert message.client_id == CLIENT_ID and message.conversation.contact_id == v.contact_id
     assert f'data-client-id="{CLIENT_ID}"' in at_widget  # the widget's acknowledgement

@@ -24,8 +24,9 @@ URL_REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 def _redis(kind: str) -> str | None:
     if kind == "embedded":
-        from helpdesk.lib import embedded
         from django.conf import settings
+
+        from helpdesk.lib import embedded
 
         return embedded.ensure_redis(settings.RUN_DIR)
     if not redis_reachable(URL_REDIS):
@@ -67,7 +68,7 @@ async def _visitor_conversation(stack: Stack, token: str):
                     break
                 try:
                     received += await asyncio.wait_for(ws.recv(), timeout=remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     break
             return received
 
@@ -174,7 +175,7 @@ def test_a_visitor_whose_socket_is_cut_again_and_again_misses_no_reply(stack):
                 while (left := stop - asyncio.get_running_loop().time()) > 0:
                     try:
                         frame = await asyncio.wait_for(ws.recv(), left)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         break
                     for seq in map(int, re.findall(r'data-seq="(\d+)" data-kind="agent"', frame)):
                         seen.add(seq)

@@ -10,7 +10,6 @@ import json
 import httpx
 import pytest
 import websockets
-from channels.db import database_sync_to_async
 
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Contact, Message
@@ -139,7 +138,7 @@ def test_a_connect_with_hostile_tokens_is_refused_without_a_traceback(web, web_l
 
 
 def test_a_message_with_nul_characters_is_saved_without_them_over_the_socket(web, web_log, workspace):
-    visitor, raw = actions.start_visitor(workspace)
+    _visitor, raw = actions.start_visitor(workspace)
 
     async def scenario():
         async with connect(web, widget_uri(web, workspace, raw)) as ws:

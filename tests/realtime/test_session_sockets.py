@@ -22,7 +22,8 @@ from django.utils.http import urlsafe_base64_encode
 from helpdesk.accounts.models import Membership, User, Workspace
 from helpdesk.conversations import actions
 from helpdesk.realtime import groups
-from helpdesk.realtime.codes import REAUTHORIZE as CLOSE_REAUTHORIZE, SIGNED_OUT as CLOSE_SIGNED_OUT
+from helpdesk.realtime.codes import REAUTHORIZE as CLOSE_REAUTHORIZE
+from helpdesk.realtime.codes import SIGNED_OUT as CLOSE_SIGNED_OUT
 from tests import livehttp
 from tests.conftest import make_member
 from tests.processes import Stack, stack_env
@@ -76,7 +77,7 @@ async def _closed_with(ws, timeout: float = 10) -> int | None:
             await asyncio.wait_for(ws.recv(), timeout)
     except websockets.ConnectionClosed as e:
         return e.rcvd.code if e.rcvd else None
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return None
 
 
@@ -218,7 +219,7 @@ def test_a_stale_socket_whose_session_is_gone_replays_nothing(web, team):
                     received.append(await asyncio.wait_for(ws.recv(), 5))
             except websockets.ConnectionClosed as e:
                 return received, e.rcvd.code if e.rcvd else None
-            except asyncio.TimeoutError:  # still open, and quiet
+            except TimeoutError:  # still open, and quiet
                 await ws.close()
                 return received, None
 
@@ -240,7 +241,7 @@ def agent_sockets(agent):
     def received(timeout: float = 1):
         try:
             return async_to_sync(asyncio.wait_for)(layer.receive(channel), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
 
     return received

@@ -102,7 +102,7 @@ def test_many_visitor_tokens_from_one_address_share_its_message_limit(web, works
     assert PER_IP <= saved <= 2 * PER_IP < sent  # the rest were refused: not saved, never acknowledged
 
     # Another address is not held back by this one.
-    other, raw = new_visitor(workspace)
+    _other, raw = new_visitor(workspace)
     response = httpx.post(
         f"{web.base_url}/chat/api/messages",
         data={"body": "from elsewhere"},

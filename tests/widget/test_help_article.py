@@ -27,7 +27,7 @@ def articles(workspace, other_workspace):
 
 def test_counting_article_numbers_finds_nothing(client, articles):
     last = Article.objects.order_by("-pk").first().pk
-    for number in range(0, last + 20):
+    for number in range(last + 20):
         response = client.get(f"/help/{number}/")
         assert response.status_code == 404, number
         assert b"Returns policy" not in response.content and b"Globex pricing" not in response.content

@@ -491,7 +491,7 @@ def test_identify_refuses_a_wrong_hash_and_changes_nothing(client, workspace, vi
 
 
 def test_identify_with_a_correct_hash_links_a_verified_contact(client, workspace, visitor, conversation):
-    v, raw = visitor
+    _v, raw = visitor
     user_hash = actions.identity_hash(workspace, "user-42")
     response = identify(client, workspace, raw, {"name": "Ada", "external_id": "user-42", "user_hash": user_hash})
     assert response.status_code == 200

@@ -13,7 +13,6 @@ from helpdesk.ai import agent, provider
 from helpdesk.ai.models import AISettings
 from helpdesk.workspace.models import Activity
 from tests.llm_stub import LLMStub
-from tests.netguard import fake_dns, loopback_only  # noqa: F401 (fixtures)
 from tests.processes import free_port
 
 KEY = "sk-live-Zebra-7f3a9c-DISTINCTIVE"

@@ -14,7 +14,7 @@ from helpdesk.ai.models import AISettings
 from helpdesk.conversations import actions
 from helpdesk.conversations.tasks import send_away_reply
 from helpdesk.workspace.models import Activity
-from tests.conversations.test_actions import bring_online, enqueued  # noqa: F401 (fixture)
+from tests.conversations.test_actions import bring_online
 from tests.workspace.test_widget_settings import VALID
 
 WEEKDAYS = {f"{key}_open": "on" for key in ("mon", "tue", "wed", "thu", "fri")}
@@ -46,7 +46,7 @@ def test_an_admin_sets_business_hours_in_a_timezone(owner_client, workspace):
         ({"mon_start": "18:00", "mon_end": "09:00"}, "mon_end", "must close after it opens"),
         ({"tue_start": "25:00"}, "tue_start", "Enter a valid time"),
         ({"timezone": "Mars/Olympus"}, "timezone", "valid choice"),
-        ({key: "" for key in WEEKDAYS}, "business_hours_enabled", "Open at least one day"),
+        (dict.fromkeys(WEEKDAYS, ""), "business_hours_enabled", "Open at least one day"),
     ],
 )
 def test_bad_hours_get_an_inline_error_and_change_nothing(owner_client, workspace, change, field, error):

@@ -5,12 +5,13 @@ import django.contrib.postgres.search
 import django.core.validators
 import django.db.models.deletion
 import django.db.models.functions.text
-import helpdesk.knowledge.models
 import pgvector.django
 import pgvector.django.indexes
 import pgvector.django.vector
 from django.conf import settings
 from django.db import migrations, models
+
+import helpdesk.knowledge.models
 
 
 class Migration(migrations.Migration):
