@@ -163,14 +163,15 @@ async def open_agents(uri: str, origin: str, cookies: list[str]) -> Agents:
 
 
 def new_visitors(workspace, n: int) -> list[str]:
-    """n visitor tokens, made in this process in one transaction, as actions.start_visitor
+    """n visitor tokens, made in this process in one transaction, as identity.start_visitor
     (what /chat/api/visitor calls) makes them one by one. Set-up, not measured."""
     import secrets
 
     from django.db import transaction
     from django.utils import timezone
 
-    from helpdesk.conversations.models import Contact, Visitor, hash_token
+    from helpdesk.conversations.models import Contact, Visitor
+    from helpdesk.lib.tokens import hash_token
 
     raws = ["vt_" + secrets.token_urlsafe(32) for _ in range(n)]
     with transaction.atomic():

@@ -10,7 +10,7 @@ import pytest
 from channels.layers import channel_layers
 
 from helpdesk.accounts.models import Membership, User, Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 
 # Fixtures shared by several test files: `loopback_only` and `fake_dns`.
 pytest_plugins = ["tests.netguard"]
@@ -113,7 +113,7 @@ def outsider_client(client, outsider):
 @pytest.fixture
 def visitor(workspace):
     """(Visitor, raw token) of a new browser on the workspace's site."""
-    return actions.start_visitor(workspace, page_url="https://acme.test/pricing")
+    return identity.start_visitor(workspace, page_url="https://acme.test/pricing")
 
 
 def widget_headers(workspace: Workspace, raw_visitor: str | None = None) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from helpdesk.accounts.models import Membership, User
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Conversation, Message
 from tests.conftest import make_member, widget_headers
 
@@ -158,14 +158,14 @@ def test_a_deactivated_member_gets_404_and_changes_nothing(client, workspace, co
 
 
 def test_another_visitor_cannot_read_this_visitors_thread(client, workspace, visitor, conversation):
-    _stranger, stranger_raw = actions.start_visitor(workspace)
+    _stranger, stranger_raw = identity.start_visitor(workspace)
     response = client.get(reverse("widget:thread"), **widget_headers(workspace, stranger_raw))
     assert response.status_code == 200
     assert "Hello, where is my order?" not in response.content.decode()
 
 
 def test_another_visitor_cannot_write_into_this_visitors_conversation(client, workspace, visitor, conversation):
-    _stranger, stranger_raw = actions.start_visitor(workspace)
+    _stranger, stranger_raw = identity.start_visitor(workspace)
     client.post(reverse("widget:send"), {"body": "Intruder"}, **widget_headers(workspace, stranger_raw))
     assert list(conversation.messages.values_list("body", flat=True)) == ["Hello, where is my order?"]
 
@@ -174,7 +174,7 @@ def test_a_visitor_of_another_workspace_cannot_read_this_visitors_thread(
     client, workspace, other_workspace, visitor, conversation
 ):
     _, raw = visitor
-    _stranger, stranger_raw = actions.start_visitor(other_workspace)
+    _stranger, stranger_raw = identity.start_visitor(other_workspace)
     for headers in (widget_headers(other_workspace, raw), widget_headers(workspace, stranger_raw)):
         response = client.get(reverse("widget:thread"), **headers)
         assert response.status_code == 403

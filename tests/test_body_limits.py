@@ -18,7 +18,7 @@ import websockets
 from django.conf import settings
 
 from helpdesk.accounts.models import Membership, Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import identity
 from helpdesk.conversations.models import Visitor
 from helpdesk.knowledge.models import Document
 from tests import livehttp
@@ -153,7 +153,7 @@ def test_an_upload_within_the_upload_limit_works_and_one_over_it_is_refused(web)
 
 def test_a_1_mb_websocket_message_is_refused_by_the_server_before_the_application(web):
     workspace = Workspace.objects.create(name="Acme")
-    _visitor, raw = actions.start_visitor(workspace)
+    _visitor, raw = identity.start_visitor(workspace)
     uri = f"{web.ws_url}/ws/chat/?token={workspace.public_token}&visitor={raw}"
 
     async def scenario():

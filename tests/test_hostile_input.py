@@ -12,10 +12,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Contact, Message
 from helpdesk.knowledge.models import Article
-from helpdesk.realtime import live
+from helpdesk.realtime import handlers
 from tests.conftest import widget_headers
 
 SCRIPT = "<script>alert('body')</script>"
@@ -56,8 +56,8 @@ def test_markup_from_a_visitor_is_text_in_the_widget(client, workspace, hostile)
     thread = client.get(reverse("widget:thread"), {"after": 0}, **widget_headers(workspace, raw)).content.decode()
     assert_inert(thread, "the widget thread")
     assert "&lt;script&gt;" in thread
-    v = actions.visitor_for_token(workspace, raw)
-    assert_inert(live.widget_replay(v, 0), "the widget socket's replay")
+    v = identity.visitor_for_token(workspace, raw)
+    assert_inert(handlers.widget_replay(v, 0), "the widget socket's replay")
 
 
 def test_markup_from_a_visitor_is_text_in_the_inbox(client, agent, workspace, hostile):
@@ -66,7 +66,7 @@ def test_markup_from_a_visitor_is_text_in_the_inbox(client, agent, workspace, ho
     pages = {
         "the list": client.get(reverse("inbox:index")).content.decode(),
         "the conversation": client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode(),
-        "the socket's replay": live.inbox_replay(agent.memberships.get(), conversation.pk, 0),
+        "the socket's replay": handlers.inbox_replay(agent.memberships.get(), conversation.pk, 0),
     }
     for where, html in pages.items():
         assert_inert(html, where)

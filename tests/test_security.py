@@ -11,7 +11,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.urls import reverse
 
-from helpdesk.conversations import actions
+from helpdesk.conversations import identity
 from helpdesk.knowledge.models import Article
 from helpdesk.lib.security import WidgetSocketWithoutCookies
 from tests.processes import ROOT, database_url
@@ -130,7 +130,7 @@ def test_the_widget_socket_loses_the_cookie_header_and_the_inbox_socket_keeps_it
 
 def test_a_widget_post_with_an_agents_cookies_and_no_token_is_refused(client, agent, workspace):
     client.force_login(agent)
-    _visitor, _raw = actions.start_visitor(workspace)
+    _visitor, _raw = identity.start_visitor(workspace)
     response = client.post(reverse("widget:send"), {"body": "hi"}, HTTP_X_WIDGET_TOKEN=workspace.public_token)
     assert response.status_code in (401, 403)
     assert not workspace.conversations.exists()

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from helpdesk.ai.models import AISettings
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Message
 from helpdesk.conversations.tasks import send_away_reply
 from helpdesk.knowledge import actions as knowledge
@@ -61,7 +61,7 @@ def test_an_idle_worker_wakes_on_notify_not_on_its_poll(workspace, tmp_path, set
     try:
         time.sleep(2.5)  # let it start, look once, and go to sleep for a minute
         assert worker.poll() is None, stack.output()
-        visitor, _raw = actions.start_visitor(workspace)
+        visitor, _raw = identity.start_visitor(workspace)
         conversation = actions.post_customer_message(visitor, "Anyone?").conversation
         deadline = time.monotonic() + 5
         while not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists():
@@ -80,7 +80,7 @@ def test_a_deferred_task_is_found_by_the_poll_once_it_is_due(workspace, tmp_path
     stack = Stack(env=stack_env())
     stack.start_worker(tmp_path, interval=0.5)
     try:
-        visitor, _raw = actions.start_visitor(workspace)
+        visitor, _raw = identity.start_visitor(workspace)
         message = actions.post_customer_message(visitor, "Anyone?")
         conversation = message.conversation
         deadline = time.monotonic() + 10
@@ -141,7 +141,7 @@ def test_an_ai_answer_is_posted_while_another_workspaces_indexing_is_still_runni
         article = knowledge.create_article(workspace, title="Zoo guide", body="ZEBRA feeding times are at noon.")
         _wait_for(held_embeddings.held.is_set, 20, "the worker to start indexing the article", stack)
 
-        visitor, _raw = actions.start_visitor(other_workspace)
+        visitor, _raw = identity.start_visitor(other_workspace)
         question = actions.post_customer_message(visitor, "How do I reset my password?")
         answered = Message.objects.filter(conversation_id=question.conversation_id, author_kind=Message.Author.AI)
         _wait_for(answered.exists, 15, "the AI answer while the indexing task runs", stack)

@@ -20,7 +20,6 @@ import re
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -31,6 +30,7 @@ from helpdesk.ai import provider
 from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Conversation, Message
+from helpdesk.knowledge import retrieval
 from helpdesk.realtime import broadcast, groups
 
 logger = logging.getLogger(__name__)
@@ -50,14 +50,6 @@ PERSON_REQUEST = re.compile(
     re.I,
 )
 HANDOFF_MESSAGE = "I'm passing your question to our team. A person will reply here."
-
-
-def settings_for(workspace: Workspace | int) -> AISettings:
-    workspace_id = workspace if isinstance(workspace, int) else workspace.pk
-    row, _ = AISettings.objects.get_or_create(
-        workspace_id=workspace_id, defaults={"chat_model": settings.OPENAI_CHAT_MODEL}
-    )
-    return row
 
 
 def provider_config(ai: AISettings) -> provider.ProviderConfig | None:
@@ -251,7 +243,7 @@ def answer(message_id: int) -> None:
         AIRun.objects.filter(pk=run.pk).update(attempts=run.attempts + 1)
 
     workspace = conversation.workspace
-    ai = settings_for(workspace)
+    ai = AISettings.for_workspace(workspace)
     quiet = should_answer(trigger, ai)
     if quiet:
         _finish(run, AIRun.Status.SKIPPED, quiet)
@@ -266,8 +258,6 @@ def answer(message_id: int) -> None:
     rule = escalation_rule(rules, trigger.body)
     if rule is not None:
         return _hand_over(run, conversation, f"Escalation rule: {rule.name}")
-
-    from helpdesk.knowledge import retrieval
 
     hits = [h for h in retrieval.search(workspace, trigger.body, k=5, channel=conversation.channel) if is_relevant(h)]
     if not hits:
@@ -358,10 +348,8 @@ def suggest(conversation_id: int, user_id: int) -> None:
     if conversation is None:
         return
     workspace = conversation.workspace
-    ai = settings_for(workspace)
+    ai = AISettings.for_workspace(workspace)
     last = conversation.messages.filter(author_kind=Message.Author.CUSTOMER).order_by("-id").first()
-    from helpdesk.knowledge import retrieval
-
     hits = (
         [
             h

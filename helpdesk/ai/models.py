@@ -49,6 +49,15 @@ class AISettings(models.Model):
     def __str__(self) -> str:
         return f"AI settings of {self.workspace}"
 
+    @classmethod
+    def for_workspace(cls, workspace: Workspace | int) -> AISettings:
+        """The workspace's AI settings, made with the defaults the first time they are asked for."""
+        workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+        row, _ = cls.objects.get_or_create(
+            workspace_id=workspace_id, defaults={"chat_model": settings.OPENAI_CHAT_MODEL}
+        )
+        return row
+
     @property
     def api_key(self) -> str:
         """The saved key; "" when there is none or it cannot be read (api_key_unreadable)."""

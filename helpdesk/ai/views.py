@@ -30,7 +30,7 @@ def _settings_context(membership, form: AISettingsForm, **extra) -> dict:
 @require_http_methods(["GET", "POST"])
 def ai_settings(request: HttpRequest) -> HttpResponse:
     membership = access.admin(request)
-    ai = agent.settings_for(membership.workspace)
+    ai = AISettings.for_workspace(membership.workspace)
     template = "ai/settings.html"
     if request.method == "POST":
         form = AISettingsForm(request.POST, instance=ai)
@@ -80,7 +80,7 @@ def _check_connection(ai: AISettings) -> tuple[bool, str]:
 def test_connection(request: HttpRequest) -> HttpResponse:
     """Test the provider with the values in the form, not yet saved; a blank key uses the saved one."""
     membership = access.admin(request)
-    candidate = AISettings.objects.get(pk=agent.settings_for(membership.workspace).pk)
+    candidate = AISettings.objects.get(pk=AISettings.for_workspace(membership.workspace).pk)
     form = AISettingsForm(request.POST, instance=candidate)
     if not form.is_valid():
         context = _settings_context(membership, form)

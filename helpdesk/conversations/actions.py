@@ -1,29 +1,23 @@
-"""The one place that writes conversations and messages, broadcasts on commit and enqueues."""
+"""The one place that writes conversations and messages, broadcasts on commit and enqueues.
+
+Who a browser speaks for (visitor tokens, identify) is helpdesk.conversations.identity; the
+hand-written statements of a customer's message are helpdesk.conversations.hotpath; other
+apps react to a customer's message through helpdesk.conversations.hooks."""
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
-import secrets
 from datetime import timedelta
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from helpdesk.accounts.models import Membership, User, Workspace
-from helpdesk.ai.models import AISettings
-from helpdesk.conversations import events
-from helpdesk.conversations.models import Contact, Conversation, Message, Visitor, hash_token
-from helpdesk.realtime import broadcast, codes, groups
+from helpdesk.accounts.models import Membership, User
+from helpdesk.conversations import events, hooks, hotpath
+from helpdesk.conversations.models import Contact, Conversation, Message, Visitor
+from helpdesk.realtime import broadcast
 
 PREVIEW_LENGTH = 160
-
-
-class IdentityRefused(Exception):
-    """The host page's identity hash does not match."""
 
 
 def _locked(conversation: Conversation) -> Conversation:
@@ -40,90 +34,6 @@ def _preview(body: str) -> str:
     return flat if len(flat) <= PREVIEW_LENGTH else flat[: PREVIEW_LENGTH - 1] + "…"
 
 
-# ---------------------------------------------------------------- visitors
-
-
-def start_visitor(workspace: Workspace, *, page_url: str = "") -> tuple[Visitor, str]:
-    """A new anonymous visitor and contact. Returns the visitor and its raw token (shown once)."""
-    raw = "vt_" + secrets.token_urlsafe(32)
-    with transaction.atomic():
-        contact = Contact.objects.create(workspace=workspace, last_page_url=page_url, last_seen_at=timezone.now())
-        visitor = Visitor.objects.create(workspace=workspace, contact=contact, token_hash=hash_token(raw))
-    return visitor, raw
-
-
-def visitor_for_token(workspace: Workspace, raw: str | None) -> Visitor | None:
-    if not raw or len(raw) > 100:
-        return None
-    return (
-        Visitor.objects.select_related("contact")
-        .annotate(has_conversation=Exists(Conversation.objects.filter(contact_id=OuterRef("contact_id"))))
-        .filter(workspace=workspace, token_hash=hash_token(raw))
-        .first()
-    )
-
-
-def identity_hash(workspace: Workspace, external_id: str) -> str:
-    return hmac.new(workspace.identity_secret.encode(), external_id.encode(), hashlib.sha256).hexdigest()
-
-
-def identify(
-    visitor: Visitor,
-    *,
-    name: str = "",
-    email: str = "",
-    external_id: str = "",
-    user_hash: str = "",
-    traits: dict | None = None,
-) -> Contact:
-    """Attach what the host page knows about the visitor.
-
-    With an external id and a matching HMAC the browser is linked to that verified contact.
-    An anonymous contact's conversations move along (the visitor was that person all along);
-    a verified contact's never do: on a shared computer, Alice identifies, then Bob does, and
-    the browser is relinked to Bob and starts clean, while Alice's conversations stay hers.
-    The browser's open sockets are closed whenever it is relinked, so none keeps listening to
-    the previous contact. A wrong hash raises IdentityRefused and changes nothing.
-    """
-    workspace = visitor.workspace
-    if user_hash or external_id:
-        if not (external_id and user_hash) or not hmac.compare_digest(identity_hash(workspace, external_id), user_hash):
-            raise IdentityRefused("identity verification failed")
-    with transaction.atomic():
-        contact = Contact.objects.select_for_update().get(pk=visitor.contact_id)
-        if external_id:
-            verified, _ = Contact.objects.get_or_create(workspace=workspace, external_id=external_id, verified=True)
-            if verified.pk != contact.pk:
-                if not contact.verified:
-                    Conversation.objects.filter(contact=contact).update(contact=verified)
-                _relink(visitor, verified)
-                contact = verified
-        # What an unsigned call says never overwrites what the host page's server vouched for.
-        trusted = not contact.verified or bool(external_id)
-        if name and trusted:
-            contact.name = name[:200]
-        if email and trusted:
-            contact.email = email[:254]
-        if traits:
-            contact.traits = {**contact.traits, **traits}
-        contact.save()
-    return contact
-
-
-def _relink(visitor: Visitor, contact: Contact) -> None:
-    visitor.contact = contact
-    visitor.save(update_fields=["contact"])
-    broadcast.close_group(groups.visitor(visitor.pk), code=codes.VISITOR_CHANGED)
-
-
-def forget_visitor(visitor: Visitor) -> None:
-    """The host page's user logged out (`Helpdesk("reset")`): this browser's token stops
-    working at once and its sockets close. The contact and its conversations stay."""
-    with transaction.atomic():
-        Visitor.objects.filter(pk=visitor.pk).delete()
-        broadcast.close_group(groups.visitor(visitor.pk), code=codes.VISITOR_CHANGED)
-
-
 # ---------------------------------------------------------------- messages
 
 
@@ -138,10 +48,10 @@ LAST_SEEN_PRECISION = timedelta(minutes=1)
 def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None = None, page_url: str = "") -> Message:
     """Save the customer's message first, then tell everyone. Idempotent on `client_id`.
 
-    Every visitor's message takes this path (bench/delivery.py measures it), so the usual case
-    reads what it needs in one statement: the contact's current conversation, locked (as every
-    writer of a conversation locks it), with the contact, whether the workspace's AI is on and
-    any message already saved under `client_id`. Two posts with one `client_id` that race each
+    Every visitor's message takes this path, so the usual case reads what it needs in one
+    statement (helpdesk.conversations.hotpath): the contact's current conversation, locked (as
+    every writer of a conversation locks it), with the contact, the workspace facts the hooks
+    need and any message already saved under `client_id`. Two posts with one `client_id` that race each
     other are told apart by the unique constraint: the loser sees the winner's message."""
     for attempt in (1, 2):
         try:
@@ -154,175 +64,33 @@ def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None 
     raise AssertionError("unreachable")
 
 
-def _ai_enabled_column(table: str) -> str:
-    """Whether the workspace's AI is on: NULL while the workspace has no AI settings."""
-    return f'(SELECT ai."enabled" FROM "{AISettings._meta.db_table}" ai WHERE ai."workspace_id" = {table}."workspace_id") AS ai_enabled'
-
-
-@functools.cache
-def _current_for_post_sql() -> tuple[str, list, list]:
-    """The statement behind `_current_for_post`, written out once: built through the ORM it
-    cost more Python time than everything else a message does (bench/delivery.py)."""
-    conv_fields = list(Conversation._meta.concrete_fields)
-    contact_fields = list(Contact._meta.concrete_fields)
-    columns = [f'cv."{f.column}"' for f in conv_fields] + [f'ct."{f.column}"' for f in contact_fields]
-    sql = f"""
-        SELECT {", ".join(columns)}, {_ai_enabled_column("cv")},
-            (SELECT m."id" FROM "{Message._meta.db_table}" m
-              WHERE m."conversation_id" = cv."id" AND m."client_id" = %(client_id)s LIMIT 1) AS saved_id
-        FROM "{Conversation._meta.db_table}" cv
-        JOIN "{Contact._meta.db_table}" ct ON ct."id" = cv."contact_id"
-        WHERE cv."contact_id" = %(contact_id)s
-        ORDER BY cv."created_at" DESC, cv."id" DESC
-        LIMIT 1
-        FOR UPDATE OF cv"""
-    return sql, conv_fields, contact_fields
-
-
-@functools.cache
-def _locked_contact_sql() -> tuple[str, list]:
-    fields = list(Contact._meta.concrete_fields)
-    columns = ", ".join(f'ct."{f.column}"' for f in fields)
-    sql = f"""SELECT {columns}, {_ai_enabled_column("ct")}
-        FROM "{Contact._meta.db_table}" ct WHERE ct."id" = %(contact_id)s FOR UPDATE OF ct"""
-    return sql, fields
-
-
-def _locked_contact_and_current(contact_id: int, client_id: str | None) -> tuple[Contact, Conversation | None]:
-    """The contact, row-locked, with `ai_enabled` as in `_current_for_post`; then, under that
-    lock, the contact's current conversation as `_current_for_post` finds it. Two statements
-    sent together (one round trip); the second starts once the first holds the lock, so it
-    sees any conversation opened by whoever held the lock before."""
-    lock_sql, fields = _locked_contact_sql()
-    current_sql = _current_for_post_sql()[0]
-    with connection.cursor() as cursor:
-        cursor.execute(f"{lock_sql};\n{current_sql}", {"contact_id": contact_id, "client_id": client_id})
-        row = cursor.fetchone()
-        cursor.nextset()
-        current = cursor.fetchone()
-    if row is None:
-        raise Contact.DoesNotExist
-    contact = _from_db(Contact, fields, row[:-1])
-    contact.ai_enabled = row[-1]
-    return contact, _conversation_from_row(current)
-
-
-def _from_db(model, fields: list, values) -> object:
-    return model.from_db(
-        connection.alias,
-        [f.attname for f in fields],
-        [f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v for f, v in zip(fields, values)],
-    )
-
-
-def _current_for_post(contact_id: int, client_id: str | None) -> Conversation | None:
-    """The contact's current conversation, row-locked, with its contact and two more
-    attributes: `ai_enabled` (None while the workspace has no AI settings) and `saved_id`
-    (the message already saved under `client_id`, if any)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_current_for_post_sql()[0], {"contact_id": contact_id, "client_id": client_id})
-        return _conversation_from_row(cursor.fetchone())
-
-
-def _conversation_from_row(row) -> Conversation | None:
-    if row is None:
-        return None
-    conv_fields, contact_fields = _current_for_post_sql()[1:]
-    split = len(conv_fields)
-    conversation = _from_db(Conversation, conv_fields, row[:split])
-    conversation.contact = _from_db(Contact, contact_fields, row[split : split + len(contact_fields)])
-    conversation.ai_enabled, conversation.saved_id = row[-2:]
-    return conversation
-
-
-def _inserted_fields(model) -> list:
-    return [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
-
-
-def _insert_sql(model, replace: dict[str, str] | None = None) -> str:
-    """INSERT INTO the model's table, one %s per field of _inserted_fields (or the SQL in
-    `replace`, by column), RETURNING the id."""
-    fields = _inserted_fields(model)
-    columns = ", ".join(f'"{f.column}"' for f in fields)
-    values = ", ".join((replace or {}).get(f.column, "%s") for f in fields)
-    return f'INSERT INTO "{model._meta.db_table}" ({columns}) VALUES ({values}) RETURNING "id"'
-
-
-@functools.cache
-def _save_sql(touched: tuple[str, ...], new_conversation: bool) -> str:
-    """One statement that INSERTs a message and either INSERTs its conversation first or
-    UPDATEs the conversation's `touched` fields (a message always moves its conversation's
-    last_message_at). It returns the conversation's id and the message's."""
-    if new_conversation:
-        conversation_column = Message._meta.get_field("conversation").column
-        return f"""WITH cv AS ({_insert_sql(Conversation)}),
-            m AS ({_insert_sql(Message, {conversation_column: '(SELECT "id" FROM cv)'})})
-            SELECT (SELECT "id" FROM cv), (SELECT "id" FROM m)"""
-    sets = ", ".join(f'"{Conversation._meta.get_field(name).column}" = %s' for name in touched)
-    return f"""WITH m AS ({_insert_sql(Message)}),
-        c AS (UPDATE "{Conversation._meta.db_table}" SET {sets} WHERE "id" = %s)
-        SELECT NULL, "id" FROM m"""
-
-
-def _prepared(obj, fields) -> list:
-    return [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
-
-
-def _save_new_message(message: Message, conversation: Conversation, touched: list[str], new_conversation: bool) -> None:
-    """Save a new message with, in the same statement, its new conversation or the
-    conversation's `touched` fields: what Conversation.save and Message.save would write, in
-    one round trip instead of two, and with much less Python time (bench/delivery.py)."""
-    params = []
-    if new_conversation:
-        params += _prepared(conversation, _inserted_fields(Conversation))
-        params += [
-            v
-            for f, v in zip(_inserted_fields(Message), _prepared(message, _inserted_fields(Message)))
-            if f.name != "conversation"
-        ]
-    else:
-        params += _prepared(message, _inserted_fields(Message))
-        if touched:
-            fields = [Conversation._meta.get_field(name) for name in touched]
-            params += [f.get_db_prep_save(getattr(conversation, f.attname), connection) for f in fields]
-            params.append(conversation.pk)
-    with connection.cursor() as cursor:
-        cursor.execute(_save_sql(tuple(touched), new_conversation), params)
-        conversation_id, message.pk = cursor.fetchone()
-    if new_conversation:
-        conversation.pk = conversation_id
-        conversation._state.adding = False
-        conversation._state.db = connection.alias
-    message.conversation = conversation
-    message._state.adding = False
-    message._state.db = connection.alias
-
-
 def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, page_url: str) -> Message:
     now = timezone.now()
     with transaction.atomic():
-        # A visitor known to have no conversation yet (see visitor_for_token) goes straight to
-        # the contact's lock; the lookup under the lock finds any conversation all the same.
+        # A visitor known to have no conversation yet (see identity.visitor_for_token) goes
+        # straight to the contact's lock; the lookup under the lock finds any conversation all
+        # the same.
         known_new = getattr(visitor, "has_conversation", None) is False
-        conversation = None if known_new else _current_for_post(visitor.contact_id, client_id)
+        current = None if known_new else hotpath.current_for_post(visitor.contact_id, client_id)
         created = False
-        if conversation is None:
+        if current is None:
             # The contact's first message: the contact's lock makes sure that only one of two
             # first messages at once opens a conversation.
-            contact, conversation = _locked_contact_and_current(visitor.contact_id, client_id)
-            if conversation is None:
-                created = True
-                conversation = Conversation(
-                    workspace_id=contact.workspace_id,
-                    contact=contact,
-                    page_url=page_url,
-                    last_message_at=now,
-                    last_customer_message_at=now,
-                    last_message_preview=_preview(body),
-                )
-                conversation.ai_enabled = contact.ai_enabled
-        if not created and conversation.saved_id:
-            return Message.objects.select_related("conversation").get(pk=conversation.saved_id)
+            locked_contact, facts, current = hotpath.locked_contact_and_current(visitor.contact_id, client_id)
+        if current is None:
+            created = True
+            conversation = Conversation(
+                workspace_id=locked_contact.workspace_id,
+                contact=locked_contact,
+                page_url=page_url,
+                last_message_at=now,
+                last_customer_message_at=now,
+                last_message_preview=_preview(body),
+            )
+        else:
+            if current.saved_id:
+                return Message.objects.select_related("conversation").get(pk=current.saved_id)
+            conversation, facts = current.conversation, current.facts
         contact = conversation.contact
         message = Message(
             workspace_id=conversation.workspace_id,
@@ -343,7 +111,7 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
             if page_url and not conversation.page_url:
                 conversation.page_url = page_url
                 touched.append("page_url")
-        _save_new_message(message, conversation, touched, new_conversation=created)
+        hotpath.save_new_message(message, conversation, touched, new_conversation=created)
         moved = bool(page_url) and page_url != contact.last_page_url
         if moved or contact.last_seen_at is None or now - contact.last_seen_at >= LAST_SEEN_PRECISION:
             contact.last_seen_at = now
@@ -352,38 +120,22 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
             contact.save(update_fields=["last_seen_at", "last_page_url"])
         message.conversation = conversation
         events.message_created(message, notify=True)
-        _after_customer_message(conversation, message, created)
+        _after_customer_message(conversation, message, created, facts)
     return message
 
 
-def _after_customer_message(conversation: Conversation, message: Message, created: bool) -> None:
-    """The AI answers when it is on; otherwise a new conversation may get the away reply.
+def _after_customer_message(conversation: Conversation, message: Message, created: bool, facts: hooks.Facts) -> None:
+    """Who answers: the hooks first (the AI enqueues its answer, when it is on); a new
+    conversation that none of them will answer gets the away reply.
 
-    The answer is enqueued inside the message's transaction (tasks are rows in the same
-    database, and the workers' NOTIFY is sent on commit): a saved message always has its answer
-    task, and the two are committed together, in one write to disk instead of two. The away
-    reply is enqueued after the commit, once the message's pushes have gone out, to run
-    AWAY_REPLY_DELAY_SECONDS later; its task then asks whether anyone is there to answer."""
-    from helpdesk.ai.agent import settings_for
-
-    ai_enabled = conversation.ai_enabled
-    if ai_enabled is None:  # the workspace has no AI settings yet
-        ai_enabled = settings_for(conversation.workspace_id).enabled
-    if ai_enabled and not conversation.ai_paused:
-        from helpdesk.ai.tasks import answer
-
-        answer.enqueue(message.pk)
-    elif created:
-        job = functools.partial(_enqueue_away_reply, conversation.pk)
-        transaction.on_commit(lambda: broadcast.after_sends(job))
-
-
-def _enqueue_away_reply(conversation_id: int) -> None:
-    from helpdesk.conversations.tasks import send_away_reply
-
-    delay = settings.AWAY_REPLY_DELAY_SECONDS
-    task = send_away_reply.using(run_after=timezone.now() + timedelta(seconds=delay)) if delay else send_away_reply
-    task.enqueue(conversation_id)
+    The hooks run inside the message's transaction (tasks are rows in the same database, and
+    the workers' NOTIFY is sent on commit): a saved message always has its answer task, and the
+    two are committed together, in one write to disk instead of two. The unanswered hooks run
+    after the commit, once the message's pushes have gone out."""
+    if hooks.customer_message(conversation, message, created, facts) or not created:
+        return
+    job = functools.partial(hooks.unanswered_conversation, conversation.pk)
+    transaction.on_commit(lambda: broadcast.after_sends(job))
 
 
 def post_agent_reply(conversation: Conversation, agent: User, body: str, *, private: bool = False) -> Message:

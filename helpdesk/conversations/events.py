@@ -41,5 +41,3 @@ def conversation_changed(conversation: Conversation, *, notify: str = "") -> Non
         "inbox/conversation.html#controls-oob", controls_context(conversation)
     )
     broadcast.on_commit(groups.agents(conversation.workspace_id), html)
-    widget_html = render_to_string("widget/chat.html#status-oob", {"conversation": conversation})
-    broadcast.on_commit(groups.contact(conversation.contact_id), widget_html)

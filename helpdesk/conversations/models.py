@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -9,10 +7,6 @@ from django.db import models
 from django.utils import timezone
 
 from helpdesk.accounts.models import Workspace
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 class Contact(models.Model):

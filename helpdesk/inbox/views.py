@@ -10,11 +10,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, User
+from helpdesk.ai import tasks as ai_tasks
 from helpdesk.conversations import actions, events
 from helpdesk.conversations.access import conversation_for_agent
 from helpdesk.conversations.models import Conversation
 from helpdesk.inbox import queries
-from helpdesk.realtime import live
+from helpdesk.realtime import handlers
 from helpdesk.team.models import CannedResponse
 
 THREAD_LIMIT = 200
@@ -84,7 +85,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
         return HttpResponseBadRequest("Bad cursor")
-    return HttpResponse(live.inbox_replay(membership, conv.pk, after))
+    return HttpResponse(handlers.inbox_replay(membership, conv.pk, after))
 
 
 @login_required
@@ -196,9 +197,7 @@ def suggest(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask the AI for a draft; it arrives in this agent's reply box over the websocket."""
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
-    from helpdesk.ai.tasks import suggest as suggest_task
-
-    suggest_task.enqueue(conv.pk, request.user.pk)
+    ai_tasks.suggest.enqueue(conv.pk, request.user.pk)
     return HttpResponse(status=202)
 
 

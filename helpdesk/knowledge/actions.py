@@ -16,7 +16,7 @@ from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
 from helpdesk.accounts.models import User, Workspace
-from helpdesk.knowledge import indexing
+from helpdesk.knowledge import indexing, tasks
 from helpdesk.knowledge.models import CHANNELS, DOCUMENT_TYPES, FAQ, Article, Document, IndexStatus
 from helpdesk.workspace import activity
 
@@ -30,8 +30,6 @@ EDITABLE: dict[type, set[str]] = {
 
 
 def _task(item: Item):
-    from helpdesk.knowledge import tasks
-
     return {Article: tasks.index_article, FAQ: tasks.index_faq, Document: tasks.index_document}[type(item)]
 
 

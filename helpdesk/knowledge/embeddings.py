@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from django.conf import settings
 
 from helpdesk.ai import provider
+from helpdesk.ai.models import AISettings
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +143,6 @@ def openai_target(workspace_id: int | None) -> tuple[provider.ProviderConfig, st
     """The endpoint and model that embed a workspace's knowledge: the workspace's AI settings
     decide the endpoint and key (AISettings.provider_config, as for its chat model), with the
     server's timeout and retries; the model is the workspace's, else OPENAI_EMBEDDING_MODEL."""
-    from helpdesk.ai.models import AISettings
-
     ai = AISettings.objects.filter(workspace_id=workspace_id).first() if workspace_id else None
     config = (ai or AISettings()).provider_config(timeout=settings.OPENAI_TIMEOUT, retries=settings.OPENAI_MAX_RETRIES)
     if config is None:

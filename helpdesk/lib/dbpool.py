@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import select
 
+from psycopg_pool import ConnectionPool
+
 logger = logging.getLogger(__name__)
 
 RECONNECT_INTERVAL = 1.0  # seconds between attempts (the library adds ±10% jitter to the first)
@@ -39,8 +41,6 @@ def check_connection(conn) -> None:
     but a suspect one, which then gets a real check. If it is dead, the others that sat idle
     beside it most likely are too: they are all checked now and replaced (the pool would
     otherwise fail one request for each, or wait a second between them)."""
-    from psycopg_pool import ConnectionPool
-
     if not conn.closed:
         idle = select.poll()  # not select(): a web process holding many sockets has descriptors past 1024
         idle.register(conn.fileno(), select.POLLIN)

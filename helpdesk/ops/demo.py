@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import secrets
 import sys
 from pathlib import Path
@@ -13,6 +12,9 @@ from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
 from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.knowledge import actions as knowledge
+from helpdesk.knowledge.models import FAQ, Article
+from helpdesk.widget.embed import snippet
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_WORKSPACE = "Acme Inc"
@@ -96,27 +98,12 @@ DEMO_FAQS = [
 
 def _seed_knowledge(workspace: Workspace) -> None:
     """A few articles and FAQ entries, so the demo's AI has something to answer from."""
-    from helpdesk.knowledge import actions as knowledge
-    from helpdesk.knowledge.models import FAQ, Article
-
     if Article.objects.filter(workspace=workspace).exists() or FAQ.objects.filter(workspace=workspace).exists():
         return
     for title, body in DEMO_ARTICLES:
         knowledge.create_article(workspace, title=title, body=body)
     for question, answer in DEMO_FAQS:
         knowledge.create_faq(workspace, question=question, answer=answer)
-
-
-def snippet(workspace: Workspace, server: str) -> str:
-    """The few lines a business pastes into its site."""
-    config = json.dumps({"token": workspace.public_token})
-    return (
-        "<script>\n"
-        f"  window.HelpdeskWidget = {config};\n"
-        "  window.Helpdesk = window.Helpdesk || function () { (Helpdesk.q = Helpdesk.q || []).push(arguments); };\n"
-        "</script>\n"
-        f'<script async src="{server}/embed.js"></script>'
-    )
 
 
 def host_page(workspace: Workspace, server: str) -> str:

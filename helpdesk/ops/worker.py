@@ -35,6 +35,11 @@ from django_tasks_db.management.commands.db_worker import Worker as BaseWorker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+# The task modules' heavy imports (the openai client, retrieval), loaded with the worker rather
+# than inside the first customer's reply.
+from helpdesk.ai import agent, provider  # noqa: F401
+from helpdesk.knowledge import embeddings, retrieval  # noqa: F401
+
 logger = logging.getLogger("helpdesk.worker")
 
 CHANNEL = "helpdesk_tasks"
@@ -89,12 +94,6 @@ class Worker(BaseWorker):
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         self._sweep_lock = threading.Lock()
         threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
-        # Import the heavy task modules now, not inside the first customer's reply.
-        import helpdesk.ai.agent
-        import helpdesk.ai.provider
-        import helpdesk.knowledge.retrieval  # noqa: F401
-        from helpdesk.knowledge import embeddings
-
         if settings.EMBEDDING_PROVIDER == "local":
             try:
                 embeddings.embed_query("warm-up")  # loads the local model (seconds) before any customer waits

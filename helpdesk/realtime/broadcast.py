@@ -14,7 +14,8 @@ import logging
 import threading
 from collections.abc import Callable
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
@@ -58,8 +59,6 @@ async def _drain(queue: asyncio.Queue) -> None:
 
 
 async def _run_later(fn: Callable[[], object]) -> None:
-    from channels.db import database_sync_to_async
-
     try:
         await database_sync_to_async(fn)()
     except Exception:
@@ -99,8 +98,6 @@ def _put(loop: asyncio.AbstractEventLoop, item: tuple) -> None:
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
     """The running event loop whose sync_to_async thread this is, if any (as async_to_sync finds it)."""
-    from asgiref.sync import SyncToAsync
-
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running() and not loop.is_closed():
         return loop
@@ -142,13 +139,6 @@ def send(group: str, html: str) -> None:
     try:
         _group_send(group, {"type": "push", "html": html})
     except Exception:  # the write already committed; clients catch up by cursor
-        logger.exception("broadcast to %s failed", group)
-
-
-async def asend(group: str, html: str) -> None:
-    try:
-        await get_channel_layer().group_send(group, {"type": "push", "html": html})
-    except Exception:
         logger.exception("broadcast to %s failed", group)
 
 

@@ -26,7 +26,7 @@ from django.db import InterfaceError, OperationalError
 
 from helpdesk.conversations.intake import TYPING_PER_SECOND
 from helpdesk.lib import ratelimit
-from helpdesk.realtime import codes, groups, live
+from helpdesk.realtime import codes, groups, handlers
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class _Base(AsyncWebsocketConsumer):
 
     def typing_too_soon(self) -> bool:
         """Typing frames past TYPING_PER_SECOND in a second of one socket are dropped here,
-        without a hop to the database thread nor a round trip to Redis (the count in `live`
+        without a hop to the database thread nor a round trip to Redis (the count in `handlers`
         covers a person's other sockets)."""
         second = int(time.time())
         if second != self.typing_second:
@@ -139,7 +139,7 @@ class _Base(AsyncWebsocketConsumer):
 
 
 def _id(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= live.MAX_ID:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= handlers.MAX_ID:
         raise ValueError("bad id")
     return value
 
@@ -161,7 +161,7 @@ class WidgetConsumer(_Base):
         query = parse_qs(self.scope.get("query_string", b"").decode("utf-8", "replace"))
         token = (query.get("token") or [""])[0]
         visitor_token = (query.get("visitor") or [""])[0]
-        visitor = await database_sync_to_async(live.widget_visitor)(token, visitor_token, self.ip)
+        visitor = await database_sync_to_async(handlers.widget_visitor)(token, visitor_token, self.ip)
         if visitor == codes.TOO_MANY:
             # Accepted only to say why: a refused handshake tells the client nothing.
             await self.accept()
@@ -181,7 +181,7 @@ class WidgetConsumer(_Base):
         return f"visitor {visitor.pk} at {self.ip}" if visitor else self.ip
 
     async def on_resume(self, frame):
-        html = await database_sync_to_async(live.widget_replay_limited)(self.visitor, _cursor(frame), self.ip)
+        html = await database_sync_to_async(handlers.widget_replay_limited)(self.visitor, _cursor(frame), self.ip)
         if html is None:
             await self.refuse(codes.TOO_MANY, "resumes over the limit")
         elif html:
@@ -189,11 +189,11 @@ class WidgetConsumer(_Base):
 
     async def on_typing(self, frame):
         if not self.typing_too_soon():
-            await database_sync_to_async(live.visitor_typing)(self.visitor, self.ip)
+            await database_sync_to_async(handlers.visitor_typing)(self.visitor, self.ip)
 
     async def on_message(self, frame):
         try:
-            await database_sync_to_async(live.widget_message)(
+            await database_sync_to_async(handlers.widget_message)(
                 self.visitor, frame.get("body"), frame.get("client_id"), frame.get("page_url", ""), self.ip
             )
         except (OperationalError, InterfaceError):
@@ -209,7 +209,7 @@ class InboxConsumer(_Base):
     """An agent's inbox: everything of their workspace, nothing of any other."""
 
     async def connect(self):
-        membership = await database_sync_to_async(live.inbox_membership)(self.scope.get("user"))
+        membership = await database_sync_to_async(handlers.inbox_membership)(self.scope.get("user"))
         session = self.scope.get("session")
         session_key = getattr(session, "session_key", None)
         if membership is None or not session_key:
@@ -223,7 +223,7 @@ class InboxConsumer(_Base):
             groups.agents(membership.workspace_id), groups.agent(membership.user_id), groups.session(session_key)
         )
         await self.accept()
-        await database_sync_to_async(live.agent_seen)(membership)
+        await database_sync_to_async(handlers.agent_seen)(membership)
 
     def who(self) -> str:
         return f"user {self.membership.user_id}" if hasattr(self, "membership") else super().who()
@@ -233,17 +233,17 @@ class InboxConsumer(_Base):
         # The close that signing out (or a password change) broadcasts may have been lost (Redis
         # down at that moment): a replay can show any thread, private notes included, so it is
         # given only while the socket's sign-in still holds.
-        if not await database_sync_to_async(live.inbox_sign_in_holds)(self.membership, self.session_key):
+        if not await database_sync_to_async(handlers.inbox_sign_in_holds)(self.membership, self.session_key):
             await self.close(code=codes.SIGNED_OUT)
             return
-        html = await database_sync_to_async(live.inbox_replay)(self.membership, conversation_id, _cursor(frame))
+        html = await database_sync_to_async(handlers.inbox_replay)(self.membership, conversation_id, _cursor(frame))
         if html:
             await self.send(text_data=html)
 
     async def on_typing(self, frame):
         conversation_id = _id(frame.get("conversation"))
         if not self.typing_too_soon():
-            await database_sync_to_async(live.agent_typing)(self.membership, conversation_id)
+            await database_sync_to_async(handlers.agent_typing)(self.membership, conversation_id)
 
     async def on_ping(self, frame):
-        await database_sync_to_async(live.agent_seen)(self.membership)
+        await database_sync_to_async(handlers.agent_seen)(self.membership)

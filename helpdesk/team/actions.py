@@ -9,18 +9,16 @@ The team rules, checked here so that no code path skips them:
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.lib.tokens import hash_token
 from helpdesk.realtime import broadcast, codes, groups
 from helpdesk.team.forms import CannedResponseForm
-from helpdesk.team.models import CannedResponse, Invitation, hash_token, invitation_expiry, new_invitation_token
+from helpdesk.team.models import CannedResponse, Invitation, invitation_expiry
+from helpdesk.team.tasks import send_invitation
 from helpdesk.workspace import activity
 
 CLOSE_DEACTIVATED = codes.FORBIDDEN
@@ -42,8 +40,6 @@ class CannotAccept(Exception):
 
 
 def _send_on_commit(invitation: Invitation, base_url: str) -> None:
-    from helpdesk.team.tasks import send_invitation
-
     invitation_id = invitation.pk
     transaction.on_commit(lambda: send_invitation.enqueue(invitation_id, base_url))
 
@@ -97,34 +93,6 @@ def revoke_invitation(invitation: Invitation, actor: User) -> Invitation:
             invitation.save(update_fields=["revoked_at"])
             activity.record(invitation.workspace, actor, "team.invitation_revoked", email=invitation.email)
     return invitation
-
-
-def send_invitation_email(invitation_id: int, base_url: str) -> bool:
-    """Email a fresh link if one is due. Only the token's hash is kept; re-running after the
-    email went out does nothing, and a crash before the commit leaves the email due."""
-    with transaction.atomic():
-        invitation = (
-            Invitation.objects.select_for_update(of=("self",))
-            .select_related("workspace", "invited_by")
-            .filter(pk=invitation_id)
-            .first()
-        )
-        if invitation is None or invitation.sent_at is not None or not invitation.is_pending:
-            return False
-        token = new_invitation_token()
-        invitation.token_hash = hash_token(token)
-        invitation.sent_at = timezone.now()
-        invitation.save(update_fields=["token_hash", "sent_at"])
-        context = {
-            "invitation": invitation,
-            "workspace": invitation.workspace,
-            "inviter": invitation.invited_by.display_name if invitation.invited_by else "Your team",
-            "link": base_url.rstrip("/") + reverse("accept_invite", args=[token]),
-        }
-        subject = render_to_string("team/invitation_subject.txt", context).strip()
-        body = render_to_string("team/invitation_email.txt", context)
-        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [invitation.email])
-    return True
 
 
 def find_invitation(raw_token: str) -> Invitation:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -18,10 +17,6 @@ INVITATION_LIFETIME = timedelta(days=7)
 
 def new_invitation_token() -> str:
     return secrets.token_urlsafe(32)
-
-
-def hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def invitation_expiry():

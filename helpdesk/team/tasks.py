@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django_tasks import task
 
-from helpdesk.team import actions
+from helpdesk.team import emails
 
 
 @task()
 def send_invitation(invitation_id: int, base_url: str) -> None:
-    actions.send_invitation_email(invitation_id, base_url)
+    emails.send_invitation_email(invitation_id, base_url)

@@ -27,11 +27,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Workspace
-from helpdesk.conversations import actions, intake
+from helpdesk.ai import feedback as ai_feedback
+from helpdesk.conversations import identity, intake
 from helpdesk.conversations.models import Message, Visitor
+from helpdesk.knowledge.models import Article, on_channel
 from helpdesk.lib import ratelimit
+from helpdesk.lib.markdown import render_markdown
 from helpdesk.lib.security import policy
-from helpdesk.realtime import live
+from helpdesk.realtime import handlers
 from helpdesk.widget import options as widget_options
 
 EMBED_JS = Path(settings.BASE_DIR) / "embed" / "embed.js"
@@ -96,7 +99,7 @@ def _visitor(request: HttpRequest) -> tuple[Workspace | None, Visitor | None]:
     workspace = _workspace(request.headers.get("X-Widget-Token"))
     if workspace is None:
         return None, None
-    return workspace, actions.visitor_for_token(workspace, request.headers.get("X-Visitor-Token"))
+    return workspace, identity.visitor_for_token(workspace, request.headers.get("X-Visitor-Token"))
 
 
 def _ip_limited(request: HttpRequest) -> bool:
@@ -112,7 +115,7 @@ def start(request: HttpRequest) -> JsonResponse:
         return _error("This chat is not available.", 404)
     if _ip_limited(request):
         return _error("Too many requests. Please wait a minute and try again.", 429)
-    _visitor_row, raw = actions.start_visitor(
+    _visitor_row, raw = identity.start_visitor(
         workspace, page_url=intake.clean_page_url(request.POST.get("page_url", ""))
     )
     return JsonResponse({"visitor": raw}, status=201)
@@ -128,12 +131,12 @@ def thread(request: HttpRequest) -> HttpResponse:
         after = max(0, int(request.GET.get("after", "0")))
     except ValueError:
         return _error("Bad cursor.", 400)
-    if after > live.MAX_ID:
+    if after > handlers.MAX_ID:
         return _error("Bad cursor.", 400)
     refusal = intake.live_refusal(ip=ratelimit.client_ip(request), visitor_id=visitor.pk)
     if refusal:
         return _error(refusal.error, refusal.status)
-    html = live.widget_replay(visitor, after)
+    html = handlers.widget_replay(visitor, after)
     html += render_to_string("widget/chat.html#availability-oob", presence.widget_state(workspace))
     response = HttpResponse(html)
     response["Cache-Control"] = "no-store"
@@ -195,8 +198,8 @@ def identify(request: HttpRequest) -> JsonResponse:
         return _error(str(e), 400)
     before = visitor.contact_id
     try:
-        contact = actions.identify(visitor, traits=traits, **fields)
-    except actions.IdentityRefused:
+        contact = identity.identify(visitor, traits=traits, **fields)
+    except identity.IdentityRefused:
         return _error("Identity verification failed.", 403)
     return JsonResponse({"ok": True, "verified": contact.verified, "changed": contact.pk != before})
 
@@ -211,7 +214,7 @@ def forget(request: HttpRequest) -> JsonResponse:
         return _error("Unknown visitor.", 403)
     if _ip_limited(request):
         return _error("Too many requests. Please wait a minute and try again.", 429)
-    actions.forget_visitor(visitor)
+    identity.forget_visitor(visitor)
     return JsonResponse({"ok": True})
 
 
@@ -235,13 +238,7 @@ def feedback(request: HttpRequest, pk: int) -> JsonResponse:
     rating = request.POST.get("rating", "")
     if rating not in ("up", "down", "solved"):
         return _error("rating must be up, down or solved.", 400)
-    from helpdesk.ai.models import Feedback
-
-    if rating == "solved":
-        Feedback.objects.update_or_create(message=message, defaults={"rating": Feedback.Rating.UP})
-        actions.resolve_by_customer(message.conversation)
-    else:
-        Feedback.objects.update_or_create(message=message, defaults={"rating": rating})
+    ai_feedback.rate(message, rating)
     return JsonResponse({"ok": True, "rating": rating})
 
 
@@ -249,9 +246,6 @@ def feedback(request: HttpRequest, pk: int) -> JsonResponse:
 def help_article(request: HttpRequest, public_id: str) -> HttpResponse:
     """A knowledge article, public, as cited by the AI: by its random public id (never its
     number, which could be counted), and only while it is enabled and on the widget channel."""
-    from helpdesk.knowledge.models import Article, on_channel
-    from helpdesk.lib.markdown import render_markdown
-
     article = (
         Article.objects.select_related("workspace")
         .filter(on_channel("widget"), public_id=public_id, enabled=True)

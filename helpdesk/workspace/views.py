@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.accounts import access
-from helpdesk.ops.demo import snippet
+from helpdesk.widget.embed import snippet
 from helpdesk.workspace import actions
 from helpdesk.workspace.forms import WidgetForm
 from helpdesk.workspace.models import Activity

@@ -49,7 +49,6 @@
       if (!isNaN(d) && t.getAttribute("data-format") !== "date") t.textContent = clock.format(d);
     });
   }
-  window.hdLocalTimes = localTimes;
 
   function placeMessage(container, el) {
     seen(el);

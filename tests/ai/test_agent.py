@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from helpdesk.ai import agent as ai_agent
 from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
 from helpdesk.asgi import application
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Conversation, Message
 from tests.ai.conftest import add_article, add_faq
 
@@ -287,7 +287,7 @@ def test_another_visitor_cannot_rate_an_answer(db, stub, knowledge, visitor, wor
     question = ask(visitor, "How long does delivery to Norway take?")
     ai_agent.answer(question.pk)
     [reply] = ai_messages(question.conversation)
-    _other, other_raw = actions.start_visitor(workspace)
+    _other, other_raw = identity.start_visitor(workspace)
     response = client.post(
         f"/chat/api/messages/{reply.pk}/feedback",
         {"rating": "up"},

@@ -81,7 +81,7 @@ def suggestion_pushed_to(agent_user, conversation_id: int) -> str:
 
 
 def set_key(workspace, key: str) -> None:
-    ai = agent.settings_for(workspace)
+    ai = AISettings.for_workspace(workspace)
     ai.api_key = key
     ai.save()
 
@@ -176,7 +176,7 @@ def test_a_failed_answer_logs_the_status_but_not_the_key(db, echoing, knowledge,
 
 
 def test_test_connection_shows_the_admin_the_status_but_not_the_key(db, echoing, owner_client, workspace, logs):
-    base_url = agent.settings_for(workspace).base_url
+    base_url = AISettings.for_workspace(workspace).base_url
     html = owner_client.post(
         "/settings/ai/test-connection", {**VALID, "base_url": base_url}, HTTP_HX_REQUEST="true"
     ).content.decode()
@@ -196,7 +196,7 @@ def test_a_knowledge_items_status_after_failed_embeddings_has_no_key(db, echoing
 
 def test_the_traceback_of_a_provider_error_has_no_key(db, echoing, workspace):
     """What logger.exception, or the task queue storing a failed task, would print."""
-    config = agent.provider_config(agent.settings_for(workspace))
+    config = agent.provider_config(AISettings.for_workspace(workspace))
     with pytest.raises(provider.ProviderError) as failed:
         provider.chat(config, "gpt-4o-mini", [{"role": "user", "content": "hi"}], temperature=0, max_tokens=5)
     printed = "".join(traceback.format_exception(failed.value))
@@ -235,7 +235,7 @@ def unreadable(settings, workspace, servers_endpoint):
     settings.SECRET_KEY = "an-older-secret-key-that-the-server-had-before-0123456789"
     set_key(workspace, WORKSPACE_KEY)
     settings.SECRET_KEY = current
-    assert agent.settings_for(workspace).api_key_encrypted
+    assert AISettings.for_workspace(workspace).api_key_encrypted
     return servers_endpoint
 
 

@@ -9,7 +9,7 @@ import pytest
 from django_tasks_db.models import DBTaskResult
 
 from helpdesk.ai.models import AIRun
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Message
 from tests.ai.conftest import add_article
 from tests.processes import Stack, stack_env
@@ -34,7 +34,7 @@ def test_a_reply_cut_by_a_killed_worker_completes_once_after_the_restart(workspa
     stack = Stack(env=env)
     try:
         first = stack.start_worker(tmp_path)
-        visitor, _raw = actions.start_visitor(workspace)
+        visitor, _raw = identity.start_visitor(workspace)
         question = actions.post_customer_message(visitor, "How long does delivery to Norway take?")
         wait_for(lambda: len(llm.chat_requests()) == 1, 15, "the first worker to call the model", stack)
         time.sleep(0.6)  # mid-stream

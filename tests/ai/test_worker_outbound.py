@@ -10,7 +10,7 @@ import pytest
 
 from helpdesk.accounts.models import Workspace
 from helpdesk.ai.models import AIRun, AISettings
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from tests.ai.conftest import add_article
 from tests.llm_stub import LLMStub
 from tests.processes import Stack, stack_env
@@ -48,7 +48,7 @@ def test_the_worker_reaches_only_the_private_hosts_the_operator_allowed(tmp_path
             # connection-time check stands between it and the private network.
             AISettings.objects.create(workspace=workspace, base_url=stub.url, retries=0, timeout=5)
             add_article(workspace, "Shipping", "Delivery to Norway takes five to seven working days.")
-            visitor, _raw = actions.start_visitor(workspace)
+            visitor, _raw = identity.start_visitor(workspace)
             questions[stub] = actions.post_customer_message(visitor, "How long does delivery to Norway take?")
         stack.start_worker(tmp_path)
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.accounts.models import Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import identity
 from helpdesk.conversations.models import Conversation
 from helpdesk.team.models import CannedResponse
 from tests.conftest import make_member
@@ -36,7 +36,7 @@ def workspace():
 
 def open_conversation(browser, stack, workspace):
     agent = make_member(workspace, "agent@acme.test")
-    _visitor, raw = actions.start_visitor(workspace, page_url="https://acme.test/orders")
+    _visitor, raw = identity.start_visitor(workspace, page_url="https://acme.test/orders")
     message = urllib.request.Request(
         f"{stack.base_url}/chat/api/messages",
         data=urlencode({"body": "Where is my refund?"}).encode(),

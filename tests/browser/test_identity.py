@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from helpdesk.accounts.models import Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import identity
 from helpdesk.conversations.models import Contact, Visitor
 from tests.browser.test_chat_flow import open_widget
 
@@ -25,7 +25,7 @@ def workspace():
 
 def identify(site, workspace, external_id: str, name: str) -> None:
     """Identify through the host page's API and wait for the widget to say it is done."""
-    user_hash = actions.identity_hash(workspace, external_id)
+    user_hash = identity.identity_hash(workspace, external_id)
     done = site.evaluate("window.__identified || 0")
     site.evaluate(f"Helpdesk('identify', {{externalId: '{external_id}', userHash: '{user_hash}', name: '{name}'}})")
     site.wait_for_function(f"(window.__identified || 0) > {done}")

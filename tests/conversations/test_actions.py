@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, hotpath, identity
 from helpdesk.conversations.models import Contact, Conversation, Message
 from helpdesk.conversations.tasks import send_away_reply
 from helpdesk.realtime import groups
@@ -52,10 +52,10 @@ def test_a_message_updates_its_conversation_and_the_contact_in_the_same_save(vis
 def test_a_visitor_known_to_be_new_still_finds_a_conversation_opened_meanwhile(workspace):
     """The hint that a visitor has no conversation yet (from when its socket connected) only
     saves a query: the lookup under the contact's lock has the last word."""
-    visitor, raw = actions.start_visitor(workspace)
-    on_socket = actions.visitor_for_token(workspace, raw)
+    visitor, raw = identity.start_visitor(workspace)
+    on_socket = identity.visitor_for_token(workspace, raw)
     assert on_socket.has_conversation is False
-    over_http = actions.visitor_for_token(workspace, raw)
+    over_http = identity.visitor_for_token(workspace, raw)
     first = actions.post_customer_message(over_http, "Over HTTP")
     second = actions.post_customer_message(on_socket, "Over the socket")
     assert second.conversation_id == first.conversation_id
@@ -69,17 +69,15 @@ def test_a_client_id_seen_in_a_race_returns_the_saved_message(visitor, monkeypat
     v, _ = visitor
     client_id = "5a0e6c3e-7a7c-4b0f-9a43-2c3d1e5f6a7b"
     winner = actions.post_customer_message(v, "Once", client_id=client_id)
-    real = actions._current_for_post
+    real = hotpath.current_for_post
     looks = []
 
     def first_look_misses_it(contact_id, client_id):  # as if the winner had not committed yet
         found = real(contact_id, client_id)
         looks.append(found.saved_id)
-        if len(looks) == 1:
-            found.saved_id = None
-        return found
+        return found._replace(saved_id=None) if len(looks) == 1 else found
 
-    monkeypatch.setattr(actions, "_current_for_post", first_look_misses_it)
+    monkeypatch.setattr(hotpath, "current_for_post", first_look_misses_it)
     again = actions.post_customer_message(v, "Once", client_id=client_id)
     assert again.pk == winner.pk
     assert looks == [winner.pk, winner.pk]  # the insert failed on the constraint; the retry found it
@@ -373,7 +371,7 @@ def test_it_refuses_to_assign_to_a_deactivated_member(conversation, agent, works
 
 def test_it_records_what_the_host_page_knows_about_the_visitor(visitor):
     v, _ = visitor
-    contact = actions.identify(v, name="Ada Lovelace", email="ada@example.com", traits={"plan": "pro"})
+    contact = identity.identify(v, name="Ada Lovelace", email="ada@example.com", traits={"plan": "pro"})
     contact.refresh_from_db()
     assert (contact.name, contact.email, contact.traits) == ("Ada Lovelace", "ada@example.com", {"plan": "pro"})
     assert contact.pk == v.contact_id
@@ -382,8 +380,8 @@ def test_it_records_what_the_host_page_knows_about_the_visitor(visitor):
 
 def test_it_merges_traits_and_keeps_fields_that_are_not_sent(visitor):
     v, _ = visitor
-    actions.identify(v, name="Ada", traits={"plan": "pro", "seats": 3})
-    contact = actions.identify(v, traits={"plan": "enterprise"})
+    identity.identify(v, name="Ada", traits={"plan": "pro", "seats": 3})
+    contact = identity.identify(v, traits={"plan": "enterprise"})
     contact.refresh_from_db()
     assert contact.name == "Ada"
     assert contact.traits == {"plan": "enterprise", "seats": 3}
@@ -394,8 +392,8 @@ def test_a_correct_hash_links_the_visitor_to_a_verified_contact_with_its_convers
 ):
     v, _ = visitor
     anonymous_id = v.contact_id
-    contact = actions.identify(
-        v, external_id="user-42", user_hash=actions.identity_hash(workspace, "user-42"), name="Ada"
+    contact = identity.identify(
+        v, external_id="user-42", user_hash=identity.identity_hash(workspace, "user-42"), name="Ada"
     )
     assert contact.verified
     assert contact.external_id == "user-42"
@@ -407,11 +405,11 @@ def test_a_correct_hash_links_the_visitor_to_a_verified_contact_with_its_convers
 
 
 def test_two_browsers_of_the_same_user_share_one_verified_contact(workspace):
-    first, _ = actions.start_visitor(workspace)
-    second, _ = actions.start_visitor(workspace)
-    user_hash = actions.identity_hash(workspace, "user-42")
-    one = actions.identify(first, external_id="user-42", user_hash=user_hash)
-    two = actions.identify(second, external_id="user-42", user_hash=user_hash)
+    first, _ = identity.start_visitor(workspace)
+    second, _ = identity.start_visitor(workspace)
+    user_hash = identity.identity_hash(workspace, "user-42")
+    one = identity.identify(first, external_id="user-42", user_hash=user_hash)
+    two = identity.identify(second, external_id="user-42", user_hash=user_hash)
     assert one.pk == two.pk
     assert Contact.objects.filter(workspace=workspace, external_id="user-42").count() == 1
 
@@ -428,8 +426,8 @@ def test_two_browsers_of_the_same_user_share_one_verified_contact(workspace):
 def test_an_unproven_identity_is_refused_and_changes_nothing(visitor, conversation, claim):
     v, _ = visitor
     anonymous_id = v.contact_id
-    with pytest.raises(actions.IdentityRefused):
-        actions.identify(v, name="Mallory", **claim)
+    with pytest.raises(identity.IdentityRefused):
+        identity.identify(v, name="Mallory", **claim)
     v.refresh_from_db()
     assert v.contact_id == anonymous_id
     assert refreshed(conversation).contact_id == anonymous_id
@@ -439,16 +437,16 @@ def test_an_unproven_identity_is_refused_and_changes_nothing(visitor, conversati
 
 def test_a_hash_signed_with_another_workspaces_secret_is_refused(visitor, other_workspace):
     v, _ = visitor
-    with pytest.raises(actions.IdentityRefused):
-        actions.identify(v, external_id="user-42", user_hash=actions.identity_hash(other_workspace, "user-42"))
+    with pytest.raises(identity.IdentityRefused):
+        identity.identify(v, external_id="user-42", user_hash=identity.identity_hash(other_workspace, "user-42"))
     assert not Contact.objects.filter(verified=True).exists()
 
 
 def test_the_same_external_id_in_another_workspace_is_another_contact(workspace, other_workspace):
-    ours, _ = actions.start_visitor(workspace)
-    theirs, _ = actions.start_visitor(other_workspace)
-    a = actions.identify(ours, external_id="user-42", user_hash=actions.identity_hash(workspace, "user-42"))
-    b = actions.identify(theirs, external_id="user-42", user_hash=actions.identity_hash(other_workspace, "user-42"))
+    ours, _ = identity.start_visitor(workspace)
+    theirs, _ = identity.start_visitor(other_workspace)
+    a = identity.identify(ours, external_id="user-42", user_hash=identity.identity_hash(workspace, "user-42"))
+    b = identity.identify(theirs, external_id="user-42", user_hash=identity.identity_hash(other_workspace, "user-42"))
     assert a.pk != b.pk
     assert (a.workspace_id, b.workspace_id) == (workspace.pk, other_workspace.pk)
 
@@ -573,15 +571,15 @@ def test_the_away_reply_of_a_deleted_conversation_does_nothing(conversation):
 def test_an_unsigned_identify_does_not_overwrite_a_verified_contact(visitor):
     v, _ = visitor
     secret_id = "user-42"
-    contact = actions.identify(
+    contact = identity.identify(
         v,
         external_id=secret_id,
-        user_hash=actions.identity_hash(v.workspace, secret_id),
+        user_hash=identity.identity_hash(v.workspace, secret_id),
         name="Ada",
         email="ada@acme.test",
     )
     v.refresh_from_db()
-    again = actions.identify(v, name="Mallory", email="mallory@evil.test")
+    again = identity.identify(v, name="Mallory", email="mallory@evil.test")
     assert again.pk == contact.pk
     assert (again.name, again.email) == ("Ada", "ada@acme.test")
 
@@ -595,9 +593,9 @@ def test_two_first_messages_at_once_open_one_conversation(workspace):
     from django.db import connection as db_connection
     from django.db import transaction
 
-    visitor, raw = actions.start_visitor(workspace)
-    first_tab = actions.visitor_for_token(workspace, raw)
-    second_tab = actions.visitor_for_token(workspace, raw)
+    visitor, raw = identity.start_visitor(workspace)
+    first_tab = identity.visitor_for_token(workspace, raw)
+    second_tab = identity.visitor_for_token(workspace, raw)
     assert first_tab.has_conversation is False and second_tab.has_conversation is False
     holding, done = threading.Event(), threading.Event()
     errors = []

@@ -7,7 +7,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
 from helpdesk.ai.models import AISettings
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Message
 from helpdesk.knowledge.models import Article
 
@@ -32,7 +32,7 @@ def test_existing_articles_get_distinct_public_ids_and_old_links_in_answers_foll
             for title, body in [("Returns", "Within 30 days."), ("Shipping", "To the EU.")]
         )
         AISettings.objects.create(workspace=workspace, enabled=False)
-        visitor, _raw = actions.start_visitor(workspace)
+        visitor, _raw = identity.start_visitor(workspace)
         question = actions.post_customer_message(visitor, "Returns and shipping?")
         sources = [
             {

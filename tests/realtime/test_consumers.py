@@ -18,7 +18,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.utils import timezone
 
 from helpdesk.asgi import application
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Message
 from helpdesk.realtime import groups
 
@@ -106,7 +106,7 @@ def test_private_notes_never_reach_the_visitor(workspace, agent, visitor):
 def test_another_visitor_and_another_workspace_receive_nothing(workspace, other_workspace, agent, outsider, visitor):
     v, _raw = visitor
     conversation = actions.post_customer_message(v, "Hi").conversation
-    _stranger, stranger_raw = actions.start_visitor(workspace)
+    _stranger, stranger_raw = identity.start_visitor(workspace)
 
     async def scenario():
         stranger = widget_socket(workspace, stranger_raw)

@@ -13,7 +13,7 @@ import pytest
 import websockets
 
 from helpdesk.accounts.models import Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from tests.conftest import in_ci
 from tests.processes import Stack, redis_reachable, stack_env
 
@@ -92,7 +92,7 @@ def test_an_agent_reply_written_by_another_process_reaches_the_visitor(stack, tm
     from tests.conftest import make_member
 
     agent = make_member(workspace, "agent@acme.test")
-    visitor, raw = actions.start_visitor(workspace)
+    visitor, raw = identity.start_visitor(workspace)
     conversation = actions.post_customer_message(visitor, "Hello?").conversation
 
     async def scenario():
@@ -142,7 +142,7 @@ def test_a_visitor_whose_socket_is_cut_again_and_again_misses_no_reply(stack):
 
     workspace = Workspace.objects.create(name="Acme", away_message="")
     agent = make_member(workspace, "agent@acme.test")
-    visitor, raw = actions.start_visitor(workspace)
+    visitor, raw = identity.start_visitor(workspace)
     conversation = actions.post_customer_message(visitor, "Tell me everything").conversation
     sent: list[int] = []
     redis_layer = {

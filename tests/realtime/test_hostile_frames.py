@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 
-from helpdesk.conversations import actions
+from helpdesk.conversations import identity
 from helpdesk.conversations.models import Contact, Message
 from helpdesk.realtime import codes
 from tests.conftest import make_member
@@ -58,7 +58,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", list(BAD_WIDGET_FRAMES))
 def test_a_bad_frame_closes_the_widget_socket_with_a_4xxx_code_and_one_warning(web, web_log, workspace, name):
-    _visitor, raw = actions.start_visitor(workspace)
+    _visitor, raw = identity.start_visitor(workspace)
     bad = BAD_WIDGET_FRAMES[name]
 
     async def scenario():
@@ -102,7 +102,7 @@ def test_a_bad_frame_closes_the_inbox_socket_with_a_4xxx_code_and_one_warning(we
 
 
 def test_a_flood_of_frames_closes_the_socket(web, web_log, workspace):
-    _visitor, raw = actions.start_visitor(workspace)
+    _visitor, raw = identity.start_visitor(workspace)
 
     async def scenario():
         async with connect(web, widget_uri(web, workspace, raw)) as ws:
@@ -138,7 +138,7 @@ def test_a_connect_with_hostile_tokens_is_refused_without_a_traceback(web, web_l
 
 
 def test_a_message_with_nul_characters_is_saved_without_them_over_the_socket(web, web_log, workspace):
-    _visitor, raw = actions.start_visitor(workspace)
+    _visitor, raw = identity.start_visitor(workspace)
 
     async def scenario():
         async with connect(web, widget_uri(web, workspace, raw)) as ws:
@@ -159,7 +159,7 @@ def test_a_message_with_nul_characters_is_saved_without_them_over_the_socket(web
 
 
 def test_a_message_with_nul_characters_is_saved_without_them_over_http(web, web_log, workspace):
-    _visitor, raw = actions.start_visitor(workspace)
+    _visitor, raw = identity.start_visitor(workspace)
     headers = {"X-Widget-Token": workspace.public_token, "X-Visitor-Token": raw}
     response = httpx.post(
         f"{web.base_url}/chat/api/messages",
@@ -188,7 +188,7 @@ def test_a_message_with_nul_characters_is_saved_without_them_over_http(web, web_
     ids=["objects 5 deep", "lists 7 deep", "900 deep", "[ * 100000", "5000 deep"],
 )
 def test_identify_refuses_traits_nested_too_deep_and_changes_nothing(web, web_log, workspace, body):
-    visitor, raw = actions.start_visitor(workspace)
+    visitor, raw = identity.start_visitor(workspace)
     response = httpx.post(
         f"{web.base_url}/chat/api/identify",
         content=body,
@@ -202,7 +202,7 @@ def test_identify_refuses_traits_nested_too_deep_and_changes_nothing(web, web_lo
 
 
 def test_identify_strips_nul_from_names_emails_and_traits(web, web_log, workspace):
-    visitor, raw = actions.start_visitor(workspace)
+    visitor, raw = identity.start_visitor(workspace)
     payload = {
         "name": "A\x00da",
         "email": "ada@example.com\x00",

@@ -20,7 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from helpdesk.accounts.models import Membership, User, Workspace
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.realtime import groups
 from helpdesk.realtime.codes import REAUTHORIZE as CLOSE_REAUTHORIZE
 from helpdesk.realtime.codes import SIGNED_OUT as CLOSE_SIGNED_OUT
@@ -45,7 +45,7 @@ def team(transactional_db):
     workspace = Workspace.objects.create(name="Acme", away_message="")
     owner = make_member(workspace, "owner@acme.test", Membership.Role.OWNER)
     agent = make_member(workspace, "agent@acme.test")
-    visitor, _raw = actions.start_visitor(workspace)
+    visitor, _raw = identity.start_visitor(workspace)
     conversation = actions.post_customer_message(visitor, "Where is my order?").conversation
     actions.post_agent_reply(conversation, owner, "PRIVATE: refund approved, card ending 4242", private=True)
     return workspace, owner, agent, conversation

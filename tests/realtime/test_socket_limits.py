@@ -15,7 +15,7 @@ import httpx
 import pytest
 import websockets
 
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, identity
 from helpdesk.conversations.intake import TYPING_PER_SECOND
 from helpdesk.conversations.models import Message
 from helpdesk.realtime import codes
@@ -48,7 +48,7 @@ def client_id(n: int, m: int) -> str:
 
 def new_visitor(workspace):
     """A visitor with a conversation already (so a resume always replays something)."""
-    visitor, raw = actions.start_visitor(workspace)
+    visitor, raw = identity.start_visitor(workspace)
     actions.post_customer_message(visitor, "earlier question")
     return visitor, raw
 

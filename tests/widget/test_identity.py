@@ -13,7 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.urls import reverse
 
 from helpdesk.asgi import application
-from helpdesk.conversations import actions
+from helpdesk.conversations import identity
 from helpdesk.conversations.models import Contact, Conversation, Visitor
 from helpdesk.realtime import codes
 from tests.conftest import widget_headers
@@ -25,7 +25,7 @@ RESET = reverse("widget:reset")
 
 
 def identify_as(client, workspace, raw, external_id: str, **extra):
-    payload = {"external_id": external_id, "user_hash": actions.identity_hash(workspace, external_id), **extra}
+    payload = {"external_id": external_id, "user_hash": identity.identity_hash(workspace, external_id), **extra}
     response = client.post(
         IDENTIFY, json.dumps(payload), content_type="application/json", **widget_headers(workspace, raw)
     )
@@ -44,8 +44,8 @@ def thread(client, workspace, raw) -> str:
 
 
 def test_a_second_verified_identity_on_a_shared_browser_does_not_take_the_firsts_history(client, workspace):
-    _v, shared = actions.start_visitor(workspace)
-    _v2, alices_phone = actions.start_visitor(workspace)
+    _v, shared = identity.start_visitor(workspace)
+    _v2, alices_phone = identity.start_visitor(workspace)
     identify_as(client, workspace, alices_phone, "alice", name="Alice")
     say(client, workspace, alices_phone, "From Alice's phone: my address is 1 Main St")
 
@@ -73,7 +73,7 @@ def test_a_second_verified_identity_on_a_shared_browser_does_not_take_the_firsts
 
 
 def test_an_anonymous_visitors_conversations_follow_it_into_the_verified_contact(client, workspace):
-    _v, raw = actions.start_visitor(workspace)
+    _v, raw = identity.start_visitor(workspace)
     say(client, workspace, raw, "Before signing in")
     identify_as(client, workspace, raw, "carol")
     carol = Contact.objects.get(external_id="carol", verified=True)
@@ -84,7 +84,7 @@ def test_an_anonymous_visitors_conversations_follow_it_into_the_verified_contact
 
 
 def test_identifying_again_as_the_same_person_changes_nothing(client, workspace):
-    _v, raw = actions.start_visitor(workspace)
+    _v, raw = identity.start_visitor(workspace)
     identify_as(client, workspace, raw, "dave")
     say(client, workspace, raw, "Hi")
     assert identify_as(client, workspace, raw, "dave")["changed"] is False
@@ -92,7 +92,7 @@ def test_identifying_again_as_the_same_person_changes_nothing(client, workspace)
 
 
 def test_reset_revokes_the_browsers_token_and_keeps_the_contacts_history(client, workspace):
-    _v, raw = actions.start_visitor(workspace)
+    _v, raw = identity.start_visitor(workspace)
     identify_as(client, workspace, raw, "erin")
     say(client, workspace, raw, "Erin's private question")
     response = client.post(RESET, **widget_headers(workspace, raw))
@@ -105,12 +105,12 @@ def test_reset_revokes_the_browsers_token_and_keeps_the_contacts_history(client,
     assert list(erin.conversations.values_list("last_message_preview", flat=True)) == ["Erin's private question"]
     assert not Visitor.objects.filter(contact=erin).exists()
     # The next person on this browser starts as a new visitor and sees none of it.
-    _new, fresh = actions.start_visitor(workspace)
+    _new, fresh = identity.start_visitor(workspace)
     assert "Erin" not in thread(client, workspace, fresh)
 
 
 def test_reset_of_an_unknown_or_another_workspaces_visitor_is_refused(client, workspace, other_workspace):
-    _v, raw = actions.start_visitor(workspace)
+    _v, raw = identity.start_visitor(workspace)
     assert client.post(RESET, **widget_headers(workspace, "vt_forged")).status_code == 403
     assert client.post(RESET, **widget_headers(other_workspace, raw)).status_code == 403
     assert Visitor.objects.filter(workspace=workspace).count() == 1
@@ -119,10 +119,10 @@ def test_reset_of_an_unknown_or_another_workspaces_visitor_is_refused(client, wo
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("how", ["another identity", "reset"])
 def test_relinking_a_browser_closes_its_open_sockets(workspace, how):
-    _v, raw = actions.start_visitor(workspace)
-    visitor = actions.visitor_for_token(workspace, raw)
-    actions.identify(visitor, external_id="frank", user_hash=actions.identity_hash(workspace, "frank"))
-    visitor = actions.visitor_for_token(workspace, raw)
+    _v, raw = identity.start_visitor(workspace)
+    visitor = identity.visitor_for_token(workspace, raw)
+    identity.identify(visitor, external_id="frank", user_hash=identity.identity_hash(workspace, "frank"))
+    visitor = identity.visitor_for_token(workspace, raw)
 
     async def scenario():
         comm = WebsocketCommunicator(
@@ -135,10 +135,10 @@ def test_relinking_a_browser_closes_its_open_sockets(workspace, how):
         from channels.db import database_sync_to_async
 
         if how == "reset":
-            await database_sync_to_async(actions.forget_visitor)(visitor)
+            await database_sync_to_async(identity.forget_visitor)(visitor)
         else:
-            await database_sync_to_async(actions.identify)(
-                visitor, external_id="grace", user_hash=actions.identity_hash(workspace, "grace")
+            await database_sync_to_async(identity.identify)(
+                visitor, external_id="grace", user_hash=identity.identity_hash(workspace, "grace")
             )
         output = await comm.receive_output(timeout=2)
         await comm.wait()

@@ -11,9 +11,10 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from helpdesk.conversations import actions
-from helpdesk.conversations.models import Contact, Message, Visitor, hash_token
+from helpdesk.conversations import actions, identity
+from helpdesk.conversations.models import Contact, Message, Visitor
 from helpdesk.lib import ratelimit
+from helpdesk.lib.tokens import hash_token
 from tests.conftest import widget_headers
 
 CHAT = reverse("widget:chat")
@@ -199,7 +200,7 @@ def test_the_thread_never_shows_private_notes(client, workspace, visitor, conver
 
 
 def test_the_thread_never_shows_another_visitors_messages(client, workspace, visitor, conversation):
-    other, other_raw = actions.start_visitor(workspace)
+    other, other_raw = identity.start_visitor(workspace)
     actions.post_customer_message(other, "My secret order number is 9912")
     _, raw = visitor
     page = client.get(THREAD, **widget_headers(workspace, raw)).content.decode()
@@ -246,7 +247,7 @@ def test_the_thread_refuses_a_visitor_token_under_another_workspaces_widget(
 def test_thread_polls_are_limited_per_visitor(client, workspace, visitor, settings, frozen_clock):
     settings.WIDGET_LIVE_LIMIT_PER_VISITOR = 3
     _, raw = visitor
-    _, other_raw = actions.start_visitor(workspace)
+    _, other_raw = identity.start_visitor(workspace)
     statuses = [client.get(THREAD, **widget_headers(workspace, raw)).status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     assert client.get(THREAD, **widget_headers(workspace, raw)).json()["error"]
@@ -255,7 +256,7 @@ def test_thread_polls_are_limited_per_visitor(client, workspace, visitor, settin
 
 def test_thread_polls_are_limited_per_address(client, workspace, settings, frozen_clock):
     settings.WIDGET_LIVE_LIMIT_PER_IP = 3
-    tokens = [actions.start_visitor(workspace)[1] for _ in range(4)]
+    tokens = [identity.start_visitor(workspace)[1] for _ in range(4)]
     statuses = [client.get(THREAD, **widget_headers(workspace, raw)).status_code for raw in tokens]
     assert statuses == [200, 200, 200, 429]
     elsewhere = client.get(THREAD, REMOTE_ADDR="198.51.100.9", **widget_headers(workspace, tokens[-1]))
@@ -363,7 +364,7 @@ def test_the_eleventh_message_in_a_minute_is_refused(client, workspace, visitor,
 def test_the_rate_limit_is_counted_per_visitor(client, workspace, visitor, settings, frozen_clock):
     settings.WIDGET_RATE_LIMIT_PER_VISITOR = 2
     _, raw = visitor
-    _, other_raw = actions.start_visitor(workspace)
+    _, other_raw = identity.start_visitor(workspace)
     assert [send(client, workspace, raw).status_code for _ in range(3)] == [201, 201, 429]
     assert send(client, workspace, other_raw).status_code == 201
 
@@ -492,7 +493,7 @@ def test_identify_refuses_a_wrong_hash_and_changes_nothing(client, workspace, vi
 
 def test_identify_with_a_correct_hash_links_a_verified_contact(client, workspace, visitor, conversation):
     _v, raw = visitor
-    user_hash = actions.identity_hash(workspace, "user-42")
+    user_hash = identity.identity_hash(workspace, "user-42")
     response = identify(client, workspace, raw, {"name": "Ada", "external_id": "user-42", "user_hash": user_hash})
     assert response.status_code == 200
     assert response.json() == {"ok": True, "verified": True, "changed": True}

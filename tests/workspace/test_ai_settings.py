@@ -68,14 +68,14 @@ def stub(llm, settings):
 @pytest.fixture
 def keyed(workspace) -> AISettings:
     """The workspace's settings with a distinctive key saved."""
-    ai = agent.settings_for(workspace)
+    ai = AISettings.for_workspace(workspace)
     ai.api_key = KEY
     ai.save()
     return ai
 
 
 def saved(workspace) -> dict:
-    ai = agent.settings_for(workspace)
+    ai = AISettings.for_workspace(workspace)
     return {f: getattr(ai, f) for f in [*VALID, "api_key_encrypted"] if f != "api_key"}
 
 
@@ -134,7 +134,7 @@ def test_an_admin_saves_the_settings_and_the_change_is_logged(owner_client, work
 
 def test_the_settings_take_effect_in_the_ai_agent(owner_client, workspace):
     owner_client.post("/settings/ai/", {**VALID, "enabled": ""})
-    ai = agent.settings_for(workspace)
+    ai = AISettings.for_workspace(workspace)
     assert not ai.enabled and agent.provider_config(ai).base_url == "https://llm.acme.test/v1"
 
 

@@ -18,8 +18,9 @@ from django.test import Client
 from django.utils import timezone
 
 from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.lib.tokens import hash_token
 from helpdesk.realtime import groups
-from helpdesk.team.models import Invitation, hash_token, new_invitation_token
+from helpdesk.team.models import Invitation, new_invitation_token
 from helpdesk.team.tasks import send_invitation
 from helpdesk.workspace.models import Activity
 from tests.conftest import make_member

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
@@ -53,8 +54,6 @@ class Command(BaseCommand):
         parser.add_argument("--provider", choices=["none", "local", "openai"], help="default: EMBEDDING_PROVIDER")
 
     def handle(self, *args, articles: str, questions: str, k: int, provider: str | None, **options):
-        from django.conf import settings
-
         rows = read_jsonl(articles)
         asked = read_jsonl(questions)
         if not rows or not asked:
@@ -64,8 +63,6 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def evaluate(self, rows: list[dict], asked: list[dict], k: int) -> dict:
-        from django.conf import settings
-
         workspace = Workspace.objects.create(name=f"eval-{secrets.token_hex(4)}")
         try:
             articles = Article.objects.bulk_create(

@@ -1,4 +1,5 @@
-"""The synchronous halves of the consumers: look-ups, replays and typing, all access-checked."""
+"""What the websocket consumers do in the database thread: look-ups, replays, typing and a
+visitor's message over the socket, all access-checked. The consumers (async) call these."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from django.utils.crypto import constant_time_compare
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, Workspace
-from helpdesk.conversations import actions, intake
+from helpdesk.conversations import actions, identity, intake
 from helpdesk.conversations.models import Conversation, Message, Visitor
 from helpdesk.realtime import broadcast, codes, groups
 
@@ -40,7 +41,7 @@ def widget_visitor(token: str, visitor_token: str, ip: str) -> Visitor | int:
     if not token or len(token) > 100 or intake.NUL in token or intake.NUL in visitor_token:
         return codes.FORBIDDEN
     workspace = Workspace.objects.filter(public_token=token, widget_enabled=True).first()
-    visitor = actions.visitor_for_token(workspace, visitor_token) if workspace is not None else None
+    visitor = identity.visitor_for_token(workspace, visitor_token) if workspace is not None else None
     if visitor is None:
         return codes.FORBIDDEN
     if intake.live_refusal(visitor_id=visitor.pk):
