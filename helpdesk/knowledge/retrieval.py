@@ -5,9 +5,9 @@
    chunk scores sum(idf(lexeme) * ts_rank(chunk, lexeme)): PostgreSQL's ranking has no
    notion of how rare a word is, so the BM25 inverse document frequency over the
    workspace's chunks weights each lexeme. Heading words (title, sections) weigh more.
-   Large workspaces stay fast (bench/retrieval_scale.py): the frequency of a very common
-   lexeme is estimated from the planner's statistics instead of counted, and only chunks
-   holding the query's rarer lexemes are ranked (FULL_TEXT_MATCH_BUDGET).
+   So that searching a large workspace stays fast, the frequency of a very common lexeme is
+   estimated from the planner's statistics instead of counted, and only chunks holding the
+   query's rarer lexemes are ranked (FULL_TEXT_MATCH_BUDGET).
 2. Vectors: the query's embedding against the chunks' (cosine distance, HNSW index).
    Skipped when EMBEDDING_PROVIDER is none or the query cannot be embedded.
    Chunk vectors blend the heading's and the passage's embeddings (see embeddings.py).
@@ -151,9 +151,9 @@ _sizes: dict[int, tuple[float, int]] = {}  # workspace id: (counted at, chunks),
 def _chunk_statistics() -> tuple[float, dict[str, float], dict[int, float]]:
     """The planner's statistics of the chunks table: its estimated number of rows (-1 if never
     analyzed), the share of chunks holding each of its most common lexemes, and the share of
-    chunks of each of its largest workspaces. Reading them costs nothing like counting:
-    counts over large workspaces were most of a search's time. They change when the table
-    is analyzed, so a process reuses them for STATISTICS_SECONDS."""
+    chunks of each of its largest workspaces. Reading them costs next to nothing, where
+    counting grows with the workspace and would outweigh the rest of a search. They change
+    when the table is analyzed, so a process reuses them for STATISTICS_SECONDS."""
     global _statistics
     now = time.monotonic()
     if _statistics is None or now - _statistics[0] > STATISTICS_SECONDS:
@@ -304,7 +304,7 @@ def _ef_search(total: int, table_rows: float) -> int | None:
     2 * CANDIDATES of them. A small workspace (EXACT_SEARCH_SMALL), or one up to
     EXACT_SEARCH_MAX_CHUNKS that would need more than HNSW_EF_SEARCH, is scanned exactly
     (its rows through the workspace index, then sorted): an exact scan reads every vector
-    of the workspace, 60 ms for 10k chunks, where the index reads a few hundred."""
+    of the workspace, where the index reads a few hundred."""
     if total <= min(EXACT_SEARCH_SMALL, EXACT_SEARCH_MAX_CHUNKS):
         return None
     if table_rows <= 0:  # never analyzed: the share is unknown
