@@ -63,10 +63,10 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from helpdesk.accounts.models import Workspace
     from helpdesk.ai.models import AISettings
     from helpdesk.knowledge.models import Article
     from helpdesk.knowledge.tasks import index_article
+    from helpdesk.workspace.models import Workspace
     from tests.llm_stub import LLMStub
     from tests.processes import Stack, stack_env
 

@@ -62,8 +62,9 @@ def make_workspace(agents: int, ai: bool = False):
     from django.contrib.auth import SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
 
-    from helpdesk.accounts.models import Membership, User, Workspace
+    from helpdesk.accounts.models import Membership, User
     from helpdesk.ai.models import AISettings
+    from helpdesk.workspace.models import Workspace
 
     tag = uuid.uuid4().hex[:6]
     workspace = Workspace.objects.create(name=f"bench-delivery-{tag}", away_message="")

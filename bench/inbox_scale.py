@@ -135,7 +135,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
-    from helpdesk.accounts.models import Membership, User, Workspace
+    from helpdesk.accounts.models import Membership, User
+    from helpdesk.workspace.models import Workspace
 
     log(f"migrating {db}")
     call_command("migrate", verbosity=0)

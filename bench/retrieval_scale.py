@@ -177,8 +177,8 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from helpdesk.accounts.models import Workspace
     from helpdesk.knowledge import embeddings, retrieval
+    from helpdesk.workspace.models import Workspace
 
     dims = settings.EMBEDDING_DIMENSIONS
     # The provider is replaced by the generator the chunks' vectors come from (in this process only).

@@ -43,7 +43,7 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
-    from helpdesk.accounts.models import Workspace
+    from helpdesk.workspace.models import Workspace
     from tests.processes import Stack, stack_env
 
     call_command("migrate", verbosity=0)

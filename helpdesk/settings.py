@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "helpdesk.knowledge",
     "helpdesk.workspace",
     "helpdesk.team",
+    "helpdesk.canned",
     # after our apps, so that our `db_worker` (woken by NOTIFY) takes precedence
     "django_tasks_db",
 ]

@@ -33,6 +33,7 @@ urlpatterns = [
     path("settings/", include("helpdesk.workspace.urls")),
     path("settings/ai/", include("helpdesk.ai.urls")),
     path("settings/knowledge/", include("helpdesk.knowledge.urls")),
+    path("settings/team/canned/", include("helpdesk.canned.urls")),
     path("settings/team/", include("helpdesk.team.urls")),
     path("invite/<str:token>/", team_views.accept_invite, name="accept_invite"),
     path("admin/", admin.site.urls),

@@ -9,8 +9,9 @@ import uuid
 import pytest
 from channels.layers import channel_layers
 
-from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.accounts.models import Membership, User
 from helpdesk.conversations import actions, identity
+from helpdesk.workspace.models import Workspace
 
 # Fixtures shared by several test files: `loopback_only` and `fake_dns`.
 pytest_plugins = ["tests.netguard"]

@@ -66,7 +66,7 @@ def test_the_activity_log_and_ai_runs_cannot_be_edited(superuser_client, workspa
 
 
 def test_the_identity_secret_is_not_shown_in_the_admin(superuser_client, workspace):
-    page = superuser_client.get(reverse("admin:accounts_workspace_change", args=[workspace.pk])).content.decode()
+    page = superuser_client.get(reverse("admin:workspace_workspace_change", args=[workspace.pk])).content.decode()
     assert workspace.identity_secret not in page and workspace.public_token in page
 
 

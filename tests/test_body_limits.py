@@ -17,10 +17,11 @@ import pytest
 import websockets
 from django.conf import settings
 
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
 from helpdesk.conversations import identity
 from helpdesk.conversations.models import Visitor
 from helpdesk.knowledge.models import Document
+from helpdesk.workspace.models import Workspace
 from tests import livehttp
 from tests.conftest import make_member
 from tests.processes import ROOT, Stack, free_port, stack_env

@@ -10,7 +10,7 @@ import urllib.request
 
 import pytest
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace.models import Workspace
 from tests.processes import ROOT, Stack, stack_env
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]

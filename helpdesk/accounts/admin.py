@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.accounts.models import Membership, User
 
 
 @admin.register(User)
@@ -16,22 +16,6 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    raw_id_fields = ["user"]
-
-
-@admin.register(Workspace)
-class WorkspaceAdmin(admin.ModelAdmin):
-    list_display = ["name", "public_token", "widget_enabled", "business_hours_enabled", "created_at"]
-    list_filter = ["widget_enabled", "business_hours_enabled"]
-    search_fields = ["name", "public_token"]
-    readonly_fields = ["public_token", "created_at"]
-    exclude = ["identity_secret"]  # shown once, in the settings page, when regenerated
-    inlines = [MembershipInline]
 
 
 @admin.register(Membership)

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from helpdesk.accounts import hours
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
 from helpdesk.realtime import broadcast, groups
+from helpdesk.workspace import hours
+from helpdesk.workspace.models import Workspace
 
 
 def _online_since():

@@ -25,13 +25,14 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from helpdesk.accounts import presence
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
 from helpdesk.ai import provider
 from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Conversation, Message
 from helpdesk.knowledge import retrieval
 from helpdesk.realtime import broadcast, groups
+from helpdesk.workspace.models import Workspace
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.ai.provider import ProviderConfig
+from helpdesk.workspace.models import Workspace
 
 # Where the openai client goes when OPENAI_BASE_URL is blank: the server's own endpoint then.
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.conversations.models import Contact, Conversation, Visitor
 from helpdesk.lib.tokens import hash_token
 from helpdesk.realtime import broadcast, codes, groups
+from helpdesk.workspace.models import Workspace
 
 
 class IdentityRefused(Exception):

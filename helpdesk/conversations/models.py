@@ -6,7 +6,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.utils import timezone
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace.models import Workspace
 
 
 class Contact(models.Model):

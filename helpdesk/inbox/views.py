@@ -11,12 +11,12 @@ from django.views.decorators.http import require_GET, require_POST
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership, User
 from helpdesk.ai import tasks as ai_tasks
+from helpdesk.canned.models import CannedResponse
 from helpdesk.conversations import actions, events
 from helpdesk.conversations.access import conversation_for_agent
 from helpdesk.conversations.models import Conversation
 from helpdesk.inbox import queries
 from helpdesk.realtime import handlers
-from helpdesk.team.models import CannedResponse
 
 THREAD_LIMIT = 200
 NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]

@@ -15,10 +15,11 @@ from django.core.files import File
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 
-from helpdesk.accounts.models import User, Workspace
+from helpdesk.accounts.models import User
 from helpdesk.knowledge import indexing, tasks
 from helpdesk.knowledge.models import CHANNELS, DOCUMENT_TYPES, FAQ, Article, Document, IndexStatus
 from helpdesk.workspace import activity
+from helpdesk.workspace.models import Workspace
 
 Item = Article | FAQ | Document
 

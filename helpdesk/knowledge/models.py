@@ -18,7 +18,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from pgvector.django import HnswIndex, VectorField
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace.models import Workspace
 
 # Text search configuration of the chunks' `search` column and of the queries.
 SEARCH_CONFIG = "english"

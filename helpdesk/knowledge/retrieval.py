@@ -48,9 +48,9 @@ from django.db.models import BooleanField, ExpressionWrapper, F, FloatField, Fun
 from django.db.models.expressions import RawSQL
 from pgvector.django import CosineDistance
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.knowledge import embeddings
 from helpdesk.knowledge.models import SEARCH_CONFIG, Chunk, on_channel
+from helpdesk.workspace.models import Workspace
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from helpdesk.accounts import access
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
 from helpdesk.knowledge import actions
 from helpdesk.knowledge.forms import DUPLICATE_QUESTION, ArticleForm, DocumentForm, DocumentUploadForm, FAQForm
 from helpdesk.knowledge.models import FAQ, Article, Document, IndexStatus
 from helpdesk.lib.bodylimit import accepts_upload
 from helpdesk.lib.markdown import render_markdown
 from helpdesk.workspace import activity
+from helpdesk.workspace.models import Workspace
 
 MODELS: dict[str, type[actions.Item]] = {"article": Article, "faq": FAQ, "document": Document}
 TABS = [("", "All"), ("article", "Articles"), ("faq", "FAQ"), ("document", "Documents")]

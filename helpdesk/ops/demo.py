@@ -11,10 +11,11 @@ from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
 
-from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.accounts.models import Membership, User
 from helpdesk.knowledge import actions as knowledge
 from helpdesk.knowledge.models import FAQ, Article
 from helpdesk.widget.embed import snippet
+from helpdesk.workspace.models import Workspace
 
 DEMO_EMAIL = "admin@example.com"
 DEMO_WORKSPACE = "Acme Inc"

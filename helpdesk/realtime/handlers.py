@@ -14,10 +14,11 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from helpdesk.accounts import access, presence
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
 from helpdesk.conversations import actions, identity, intake
 from helpdesk.conversations.models import Conversation, Message, Visitor
 from helpdesk.realtime import broadcast, codes, groups
+from helpdesk.workspace.models import Workspace
 
 REPLAY_LIMIT = 500
 MAX_ID = 2**63 - 1  # ids are bigints: a larger cursor is not one

@@ -1,4 +1,4 @@
-"""Changes to a workspace's team and canned responses: each one saved and recorded in the
+"""Changes to a workspace's team: each one saved and recorded in the
 activity log in one transaction; emails are sent and sockets closed after the commit.
 
 The team rules, checked here so that no code path skips them:
@@ -13,13 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from helpdesk.accounts import presence
-from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.accounts.models import Membership, User
 from helpdesk.lib.tokens import hash_token
 from helpdesk.realtime import broadcast, codes, groups
-from helpdesk.team.forms import CannedResponseForm
-from helpdesk.team.models import CannedResponse, Invitation, invitation_expiry
+from helpdesk.team.models import Invitation, invitation_expiry
 from helpdesk.team.tasks import send_invitation
 from helpdesk.workspace import activity
+from helpdesk.workspace.models import Workspace
 
 CLOSE_DEACTIVATED = codes.FORBIDDEN
 
@@ -236,28 +236,3 @@ def reactivate(actor: Membership, target: Membership) -> Membership:
         activity.record(target.workspace, actor.user, "team.reactivated", member=target.user.email)
         presence.publish(target.workspace)
     return target
-
-
-# ---------------------------------------------------------------- canned responses
-
-
-def save_canned_response(form: CannedResponseForm, actor: User) -> CannedResponse:
-    with transaction.atomic():
-        created = form.instance.pk is None
-        if created:
-            form.instance.created_by = actor
-        canned = form.save()
-        if created:
-            activity.record(canned.workspace, actor, "canned.created", shortcut=canned.shortcut)
-        else:
-            activity.record(
-                canned.workspace, actor, "canned.updated", shortcut=canned.shortcut, changed=activity.changes(form)
-            )
-    return canned
-
-
-def delete_canned_response(canned: CannedResponse, actor: User) -> None:
-    with transaction.atomic():
-        workspace, shortcut = canned.workspace, canned.shortcut
-        canned.delete()
-        activity.record(workspace, actor, "canned.deleted", shortcut=shortcut)

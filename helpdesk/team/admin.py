@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from helpdesk.team.models import CannedResponse, Invitation
+from helpdesk.team.models import Invitation
 
 
 @admin.register(Invitation)
@@ -15,12 +15,3 @@ class InvitationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False  # an invitation needs its emailed token: use the Team page
-
-
-@admin.register(CannedResponse)
-class CannedResponseAdmin(admin.ModelAdmin):
-    list_display = ["shortcut", "workspace", "updated_at"]
-    search_fields = ["shortcut", "text", "workspace__name"]
-    list_filter = ["workspace"]
-    raw_id_fields = ["workspace", "created_by"]
-    readonly_fields = ["created_at", "updated_at"]

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import re
-
 from django import forms
 from django.contrib.auth import password_validation
 
-from helpdesk.accounts.models import Membership, User, Workspace
-from helpdesk.team.models import CannedResponse, Invitation
-
-SHORTCUT = re.compile(r"[a-z0-9][a-z0-9_-]*")
+from helpdesk.accounts.models import Membership, User
+from helpdesk.team.models import Invitation
+from helpdesk.workspace.models import Workspace
 
 
 class InviteForm(forms.Form):
@@ -71,31 +68,3 @@ class AcceptForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password", error)
         return data
-
-
-class CannedResponseForm(forms.ModelForm):
-    class Meta:
-        model = CannedResponse
-        fields = ["shortcut", "text"]
-        widgets = {
-            "shortcut": forms.TextInput(attrs={"placeholder": "refund", "autocomplete": "off"}),
-            "text": forms.Textarea(attrs={"rows": 4}),
-        }
-        help_texts = {
-            "shortcut": "Letters, digits, - and _; no spaces. Type /shortcut in the reply box to insert the text."
-        }
-
-    def __init__(self, workspace: Workspace, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.instance.workspace = workspace
-
-    def clean_shortcut(self) -> str:
-        shortcut = self.cleaned_data["shortcut"].strip().removeprefix("/").lower()
-        if not SHORTCUT.fullmatch(shortcut):
-            raise forms.ValidationError(
-                "Use letters, digits, - and _ only, starting with a letter or digit, no spaces."
-            )
-        taken = CannedResponse.objects.filter(workspace=self.instance.workspace, shortcut__iexact=shortcut)
-        if taken.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError(f"There is already a canned response /{shortcut}.")
-        return shortcut

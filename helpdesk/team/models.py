@@ -1,4 +1,4 @@
-"""The team's invitations and canned responses."""
+"""The team's invitations."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
+from helpdesk.workspace.models import Workspace
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -77,28 +77,3 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and not self.is_expired
-
-
-class CannedResponse(models.Model):
-    """A saved reply an agent inserts by typing /shortcut in the reply box."""
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="canned_responses")
-    shortcut = models.CharField(max_length=40, help_text="Type /shortcut in the reply box to insert the text.")
-    text = models.TextField(max_length=5000)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["shortcut"]
-        constraints = [
-            models.UniqueConstraint(
-                "workspace",
-                Lower("shortcut"),
-                name="canned_unique_shortcut",
-                violation_error_message="There is already a canned response with this shortcut.",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"/{self.shortcut}"

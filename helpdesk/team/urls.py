@@ -11,7 +11,4 @@ urlpatterns = [
     path("members/<int:pk>/role", views.set_role, name="set_role"),
     path("members/<int:pk>/deactivate", views.deactivate, name="deactivate"),
     path("members/<int:pk>/reactivate", views.reactivate, name="reactivate"),
-    path("canned/", views.canned, name="canned"),
-    path("canned/<int:pk>/", views.canned_edit, name="canned_edit"),
-    path("canned/<int:pk>/delete", views.canned_delete, name="canned_delete"),
 ]

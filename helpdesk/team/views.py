@@ -1,4 +1,4 @@
-"""Team settings (members, invitations, canned responses): owners and admins only, agents get 403.
+"""Team settings (members, invitations): owners and admins only, agents get 403.
 Accepting an invitation is the one page here open to anonymous visitors: the token is the key."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpdesk.accounts import access
 from helpdesk.accounts.models import Membership, User
 from helpdesk.team import actions
-from helpdesk.team.forms import AcceptForm, CannedResponseForm, InviteForm
-from helpdesk.team.models import CannedResponse, Invitation
+from helpdesk.team.forms import AcceptForm, InviteForm
+from helpdesk.team.models import Invitation
 
 ROLE_ORDER = {Membership.Role.OWNER: 0, Membership.Role.ADMIN: 1, Membership.Role.AGENT: 2}
 
@@ -214,58 +214,3 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
 
 def _cannot_accept(request: HttpRequest, error: actions.CannotAccept) -> HttpResponse:
     return render(request, "team/invite_problem.html", {"message": str(error)}, status=error.status)
-
-
-# ---------------------------------------------------------------- canned responses
-
-
-def _canned(request: HttpRequest, membership: Membership, form: CannedResponseForm, status: int = 200) -> HttpResponse:
-    template = "team/canned.html" + ("#canned" if request.htmx else "")
-    context = {
-        "membership": membership,
-        "section": "canned",
-        "form": form,
-        "responses": CannedResponse.objects.filter(workspace=membership.workspace),
-    }
-    return render(request, template, context, status=status)
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def canned(request: HttpRequest) -> HttpResponse:
-    membership = access.admin(request)
-    workspace = membership.workspace
-    if request.method == "POST":
-        form = CannedResponseForm(workspace, request.POST)
-        if not form.is_valid():
-            return _canned(request, membership, form, status=422)
-        saved = actions.save_canned_response(form, request.user)
-        messages.success(request, f"Saved /{saved.shortcut}. Agents can type it in the reply box now.")
-    return _canned(request, membership, CannedResponseForm(workspace))
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def canned_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = access.admin(request)
-    canned = get_object_or_404(CannedResponse, pk=pk, workspace=membership.workspace)
-    shortcut = canned.shortcut
-    data = request.POST if request.method == "POST" else None
-    form = CannedResponseForm(membership.workspace, data, instance=canned)
-    if request.method == "POST" and form.is_valid():
-        saved = actions.save_canned_response(form, request.user)
-        messages.success(request, f"Saved /{saved.shortcut}.")
-        return redirect("team:canned")
-    context = {"membership": membership, "section": "canned", "form": form, "shortcut": shortcut, "canned": canned}
-    return render(request, "team/canned_edit.html", context, status=422 if form.is_bound else 200)
-
-
-@login_required
-@require_POST
-def canned_delete(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = access.admin(request)
-    canned = get_object_or_404(CannedResponse, pk=pk, workspace=membership.workspace)
-    shortcut = canned.shortcut
-    actions.delete_canned_response(canned, request.user)
-    messages.success(request, f"Deleted /{shortcut}.")
-    return _canned(request, membership, CannedResponseForm(membership.workspace))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace.models import Workspace
 
 
 def snippet(workspace: Workspace, server: str) -> str:

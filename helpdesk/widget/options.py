@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from django.http import QueryDict
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace.models import Workspace
 
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 

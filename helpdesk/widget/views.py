@@ -26,7 +26,6 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import presence
-from helpdesk.accounts.models import Workspace
 from helpdesk.ai import feedback as ai_feedback
 from helpdesk.conversations import identity, intake
 from helpdesk.conversations.models import Message, Visitor
@@ -36,6 +35,7 @@ from helpdesk.lib.markdown import render_markdown
 from helpdesk.lib.security import policy
 from helpdesk.realtime import handlers
 from helpdesk.widget import options as widget_options
+from helpdesk.workspace.models import Workspace
 
 EMBED_JS = Path(settings.BASE_DIR) / "embed" / "embed.js"
 

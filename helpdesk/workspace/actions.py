@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from helpdesk.accounts.models import User, Workspace, new_identity_secret, new_public_token
+from helpdesk.accounts.models import User
 from helpdesk.realtime import broadcast, codes, groups
 from helpdesk.workspace import activity
 from helpdesk.workspace.forms import WidgetForm
+from helpdesk.workspace.models import Workspace, new_identity_secret, new_public_token
 
 
 def update_widget(form: WidgetForm, actor: User) -> Workspace:

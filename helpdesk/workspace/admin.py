@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from helpdesk.workspace.models import Activity
+from helpdesk.accounts.models import Membership
+from helpdesk.workspace.models import Activity, Workspace
 
 
 @admin.register(Activity)
@@ -20,3 +21,19 @@ class ActivityAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Workspace)
+class WorkspaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "public_token", "widget_enabled", "business_hours_enabled", "created_at"]
+    list_filter = ["widget_enabled", "business_hours_enabled"]
+    search_fields = ["name", "public_token"]
+    readonly_fields = ["public_token", "created_at"]
+    exclude = ["identity_secret"]  # shown once, in the settings page, when regenerated
+    inlines = [MembershipInline]

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from helpdesk.accounts import hours
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace import hours
+from helpdesk.workspace.models import Workspace
 
 WIDGET_FIELDS = [
     "widget_enabled",

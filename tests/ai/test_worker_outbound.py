@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.ai.models import AIRun, AISettings
 from helpdesk.conversations import actions, identity
+from helpdesk.workspace.models import Workspace
 from tests.ai.conftest import add_article
 from tests.llm_stub import LLMStub
 from tests.processes import Stack, stack_env

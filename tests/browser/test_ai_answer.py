@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace.models import Workspace
 from tests.ai.conftest import add_article
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,10 +8,10 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.canned.models import CannedResponse
 from helpdesk.conversations import identity
 from helpdesk.conversations.models import Conversation
-from helpdesk.team.models import CannedResponse
+from helpdesk.workspace.models import Workspace
 from tests.conftest import make_member
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.accounts.models import Workspace
+from helpdesk.workspace.models import Workspace
 from tests.conftest import make_member
 
 pytestmark = pytest.mark.django_db(transaction=True)

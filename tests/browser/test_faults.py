@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Conversation, Message, Visitor
 from helpdesk.lib import embedded
+from helpdesk.workspace.models import Workspace
 from tests.browser.test_chat_flow import open_widget, sign_in
 from tests.conftest import make_member
 from tests.processes import SocketProxy, Stack, postgres_socket, proxied_database_url, stack_env

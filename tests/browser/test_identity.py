@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.conversations import identity
 from helpdesk.conversations.models import Contact, Visitor
+from helpdesk.workspace.models import Workspace
 from tests.browser.test_chat_flow import open_widget
 
 pytestmark = pytest.mark.django_db(transaction=True)

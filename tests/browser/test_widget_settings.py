@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
 from helpdesk.ai.models import AISettings
+from helpdesk.workspace.models import Workspace
 from tests.conftest import make_member
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,9 +4,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.knowledge.management.commands.reembed import column_dimensions
 from helpdesk.knowledge.models import Chunk
+from helpdesk.workspace.models import Workspace
 from tests.knowledge.conftest import add_article, add_faq
 
 pytestmark = pytest.mark.django_db

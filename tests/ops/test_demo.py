@@ -13,9 +13,10 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.accounts.models import Membership, User
 from helpdesk.knowledge.models import FAQ, Article
 from helpdesk.ops import demo
+from helpdesk.workspace.models import Workspace
 
 NEW_PASSWORD = "my-own-secret-42"
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 import websockets
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.conversations import actions, identity
+from helpdesk.workspace.models import Workspace
 from tests.conftest import in_ci
 from tests.processes import Stack, redis_reachable, stack_env
 

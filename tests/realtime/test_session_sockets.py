@@ -19,11 +19,12 @@ from django.contrib.sessions.models import Session
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.accounts.models import Membership, User
 from helpdesk.conversations import actions, identity
 from helpdesk.realtime import groups
 from helpdesk.realtime.codes import REAUTHORIZE as CLOSE_REAUTHORIZE
 from helpdesk.realtime.codes import SIGNED_OUT as CLOSE_SIGNED_OUT
+from helpdesk.workspace.models import Workspace
 from tests import livehttp
 from tests.conftest import make_member
 from tests.processes import Stack, stack_env

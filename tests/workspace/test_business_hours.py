@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client
 
-from helpdesk.accounts import hours
 from helpdesk.ai.models import AISettings
 from helpdesk.conversations import actions
 from helpdesk.conversations.tasks import send_away_reply
+from helpdesk.workspace import hours
 from helpdesk.workspace.models import Activity
 from tests.conversations.test_actions import bring_online
 from tests.workspace.test_widget_settings import VALID

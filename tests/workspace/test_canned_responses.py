@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from helpdesk.accounts.models import Membership, User
-from helpdesk.team.models import CannedResponse
+from helpdesk.canned.models import CannedResponse
 from helpdesk.workspace.models import Activity
 from tests.conftest import make_member
 

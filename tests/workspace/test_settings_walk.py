@@ -11,11 +11,12 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import URLResolver, get_resolver
 
-from helpdesk.accounts.models import Membership, Workspace
+from helpdesk.accounts.models import Membership
 from helpdesk.ai.models import AISettings, GuidanceRule
+from helpdesk.canned.models import CannedResponse
 from helpdesk.knowledge.models import FAQ, Article, Document
-from helpdesk.team.models import CannedResponse, Invitation
-from helpdesk.workspace.models import Activity
+from helpdesk.team.models import Invitation
+from helpdesk.workspace.models import Activity, Workspace
 from tests.conftest import make_member
 
 API_KEY = "sk-walk-test-3c0ffee-do-not-render"

@@ -17,12 +17,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from helpdesk.accounts.models import Membership, User, Workspace
+from helpdesk.accounts.models import Membership, User
 from helpdesk.lib.tokens import hash_token
 from helpdesk.realtime import groups
 from helpdesk.team.models import Invitation, new_invitation_token
 from helpdesk.team.tasks import send_invitation
-from helpdesk.workspace.models import Activity
+from helpdesk.workspace.models import Activity, Workspace
 from tests.conftest import make_member
 from tests.livehttp import csrf_token
 from tests.processes import Stack, stack_env

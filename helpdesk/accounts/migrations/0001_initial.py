@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import migrations, models
 
 import helpdesk.accounts.models
+import helpdesk.workspace.models
 
 
 class Migration(migrations.Migration):
@@ -26,13 +27,13 @@ class Migration(migrations.Migration):
                 (
                     "public_token",
                     models.CharField(
-                        default=helpdesk.accounts.models.new_public_token, editable=False, max_length=64, unique=True
+                        default=helpdesk.workspace.models.new_public_token, editable=False, max_length=64, unique=True
                     ),
                 ),
                 (
                     "identity_secret",
                     models.CharField(
-                        default=helpdesk.accounts.models.new_identity_secret, editable=False, max_length=64
+                        default=helpdesk.workspace.models.new_identity_secret, editable=False, max_length=64
                     ),
                 ),
                 ("widget_enabled", models.BooleanField(default=True)),

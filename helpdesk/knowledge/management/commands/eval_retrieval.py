@@ -22,10 +22,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
-from helpdesk.accounts.models import Workspace
 from helpdesk.knowledge import retrieval
 from helpdesk.knowledge.models import Article
 from helpdesk.knowledge.tasks import index_article
+from helpdesk.workspace.models import Workspace
 
 
 def read_jsonl(path: str) -> list[dict]:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CannedConfig(AppConfig):
+    name = "helpdesk.canned"
+    label = "canned"
