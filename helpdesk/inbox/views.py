@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import access, presence
+from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.accounts.models import Membership, User
 from helpdesk.conversations import actions, events
 from helpdesk.conversations.access import conversation_for_agent
@@ -21,7 +22,7 @@ THREAD_LIMIT = 200
 NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
 
 
-def _page_context(request: HttpRequest, membership: Membership) -> dict:
+def _page_context(request: AuthenticatedHttpRequest, membership: Membership) -> dict:
     filters = queries.Filters.from_query(request.GET)
     rows, next_cursor = queries.page(membership, filters, request.GET.get("before", ""))
     return {
@@ -45,7 +46,7 @@ def _conversation_context(membership: Membership, conversation: Conversation) ->
 
 @login_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.agent(request)
     context = _page_context(request, membership)
     template = "inbox/index.html"
@@ -58,7 +59,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     was_unread = conv.is_unread
@@ -76,7 +77,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def thread(request: HttpRequest, pk: int) -> HttpResponse:
+def thread(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Messages after a cursor, as fragments: the inbox's catch-up after a reconnect."""
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
@@ -89,7 +90,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reply(request: HttpRequest, pk: int) -> HttpResponse:
+def reply(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     body = (request.POST.get("body") or "").strip()
@@ -110,14 +111,14 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(html)
 
 
-def _controls(request: HttpRequest, conv: Conversation) -> HttpResponse:
+def _controls(request: AuthenticatedHttpRequest, conv: Conversation) -> HttpResponse:
     conv.refresh_from_db()
     return render(request, "inbox/conversation.html#controls", events.controls_context(conv))
 
 
 @login_required
 @require_POST
-def set_status(request: HttpRequest, pk: int) -> HttpResponse:
+def set_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     status = request.POST.get("status", "")
@@ -129,7 +130,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_priority(request: HttpRequest, pk: int) -> HttpResponse:
+def set_priority(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     try:
@@ -144,7 +145,7 @@ def set_priority(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
+def assign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     raw = request.POST.get("assignee", "")
@@ -164,7 +165,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_presence(request: HttpRequest) -> HttpResponse:
+def set_presence(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.agent(request)
     availability = request.POST.get("availability", "")
     if availability not in Membership.Availability.values:
@@ -183,7 +184,7 @@ def set_presence(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_notifications(request: HttpRequest) -> HttpResponse:
+def set_notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     access.agent(request)
     request.user.notifications_enabled = request.POST.get("enabled") == "1"
     request.user.save(update_fields=["notifications_enabled"])
@@ -192,7 +193,7 @@ def set_notifications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def suggest(request: HttpRequest, pk: int) -> HttpResponse:
+def suggest(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Ask the AI for a draft; it arrives in this agent's reply box over the websocket."""
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
@@ -204,7 +205,7 @@ def suggest(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
+def hand_back(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     actions.hand_back(conv, request.user)
@@ -213,7 +214,7 @@ def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def canned_responses(request: HttpRequest) -> HttpResponse:
+def canned_responses(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The workspace's canned responses whose shortcut starts with ?q=, for the reply box's / menu."""
     membership = access.agent(request)
     q = request.GET.get("q", "").strip().lower()[:40]
