@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
+from django_htmx.middleware import HtmxDetails
 
-from helpdesk.accounts.models import Membership
+from helpdesk.accounts.models import Membership, User
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request type of an agent view: behind login_required, so its user is signed in (a
+    User, never an AnonymousUser), and behind django-htmx's middleware, which sets `htmx`."""
+
+    user: User
+    htmx: HtmxDetails
 
 
 def membership_for_user(user) -> Membership | None:

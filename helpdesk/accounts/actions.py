@@ -10,6 +10,8 @@ and the web request does not wait for it.
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.db import transaction
 
@@ -35,7 +37,7 @@ def request_password_reset(email: str, base_url: str) -> None:
         return
     for user in User.objects.filter(email__iexact=email):
         if may_reset(user):
-            transaction.on_commit(lambda user_id=user.pk: send_password_reset.enqueue(user_id, base_url))
+            transaction.on_commit(functools.partial(send_password_reset.enqueue, user.pk, base_url))
 
 
 def password_was_reset(user: User) -> None:

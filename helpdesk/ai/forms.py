@@ -167,6 +167,7 @@ class AISettingsForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        assert cleaned is not None  # Django's Form.clean returns cleaned_data
         if cleaned.get("api_key") and cleaned.get("clear_api_key"):
             self.add_error("clear_api_key", "Enter a new key or clear the saved one, not both.")
         return cleaned
@@ -210,7 +211,9 @@ class GuidanceRuleForm(forms.ModelForm):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.workspace = workspace
-        self.fields["kind"].choices = GuidanceRule.Kind.choices  # no empty choice
+        kind = self.fields["kind"]
+        assert isinstance(kind, forms.ChoiceField)  # a model field with choices
+        kind.choices = GuidanceRule.Kind.choices  # no empty choice
         self.fields["kind"].initial = self.initial.get("kind", GuidanceRule.Kind.TONE)
 
     def clean_channels(self) -> list[str]:
@@ -218,6 +221,7 @@ class GuidanceRuleForm(forms.ModelForm):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        assert cleaned is not None  # Django's Form.clean returns cleaned_data
         name, kind = cleaned.get("name"), cleaned.get("kind")
         if name and kind:
             taken = GuidanceRule.objects.filter(workspace=self.workspace, kind=kind, name__iexact=name)

@@ -19,8 +19,10 @@ import http
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import openai
+from openai.types.chat import ChatCompletionMessageParam
 
 from helpdesk.lib import outbound
 
@@ -61,7 +63,9 @@ def _client(config: ProviderConfig) -> openai.OpenAI:
         timeout=config.timeout,
         max_retries=config.retries,
         http_client=outbound.http_client(timeout=config.timeout) if config.guarded else None,
-        default_headers=_NOT_TO_WORKSPACE_ENDPOINTS if config.guarded else None,
+        # Omit() removes a default header (the client merges them so), which the signature's
+        # Mapping[str, str] does not admit.
+        default_headers=_NOT_TO_WORKSPACE_ENDPOINTS if config.guarded else None,  # type: ignore[arg-type]
     )
 
 
@@ -121,11 +125,12 @@ def failure(exc: BaseException, config: ProviderConfig) -> ProviderError:
 
 def _cause(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
     seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, kind):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
     return None
 
 
@@ -137,14 +142,24 @@ _GARBAGE = (ValueError, KeyError, TypeError, AttributeError, IndexError)  # what
 
 def embed(config: ProviderConfig, model: str, texts: list[str], dimensions: int | None = None) -> list[list[float]]:
     """Embeddings for `texts`, in order."""
-    kwargs = {"dimensions": dimensions} if dimensions and model.startswith("text-embedding-3") else {}
     try:
-        response = _client(config).embeddings.create(model=model, input=texts, extra_headers=_headers(config), **kwargs)
+        response = _client(config).embeddings.create(
+            model=model,
+            input=texts,
+            extra_headers=_headers(config),
+            # omit: the parameter is not sent at all
+            dimensions=dimensions if dimensions and model.startswith("text-embedding-3") else openai.omit,
+        )
         return [item.embedding for item in sorted(response.data, key=lambda d: d.index)]
     except (openai.OpenAIError, *_GARBAGE) as exc:
         # `from None`: the provider's own exception (its body may echo the key) stays out of
         # every traceback that is logged or stored with a failed task.
         raise failure(exc, config) from None
+
+
+def _chat_messages(messages: list[dict]) -> list[ChatCompletionMessageParam]:
+    """Callers pass plain {"role": ..., "content": ...} dicts, which the client sends as they are."""
+    return cast("list[ChatCompletionMessageParam]", messages)
 
 
 def stream_chat(
@@ -156,7 +171,7 @@ def stream_chat(
     try:
         stream = _client(config).chat.completions.create(
             model=model,
-            messages=messages,
+            messages=_chat_messages(messages),
             temperature=temperature,
             max_tokens=max_tokens,
             stream=True,
@@ -183,7 +198,7 @@ def chat(config: ProviderConfig, model: str, messages: list[dict], *, temperatur
     try:
         response = _client(config).chat.completions.create(
             model=model,
-            messages=messages,
+            messages=_chat_messages(messages),
             temperature=temperature,
             max_tokens=max_tokens,
             extra_headers=_headers(config),

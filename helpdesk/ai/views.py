@@ -6,13 +6,14 @@ import dataclasses
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from helpdesk.accounts import access
+from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.ai import agent, provider, settings_actions
 from helpdesk.ai.forms import AISettingsForm, GuidanceRuleForm
 from helpdesk.ai.models import AISettings, GuidanceRule
@@ -28,7 +29,7 @@ def _settings_context(membership, form: AISettingsForm, **extra) -> dict:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def ai_settings(request: HttpRequest) -> HttpResponse:
+def ai_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     ai = AISettings.for_workspace(membership.workspace)
     template = "ai/settings.html"
@@ -67,7 +68,9 @@ def _check_connection(ai: AISettings) -> tuple[bool, str]:
         return False, "The saved API key cannot be read (the server's secret key changed?): enter it again."
     if not agent.chat_configured(ai):
         return False, "No provider is configured: enter a base URL or an API key."
-    config = dataclasses.replace(agent.provider_config(ai), retries=0, timeout=min(ai.timeout, TEST_TIMEOUT_SECONDS))
+    configured = agent.provider_config(ai)
+    assert configured is not None  # None only when the saved key cannot be read: answered above
+    config = dataclasses.replace(configured, retries=0, timeout=min(ai.timeout, TEST_TIMEOUT_SECONDS))
     try:
         provider.check(config, ai.chat_model)
     except provider.ProviderError as exc:
@@ -77,7 +80,7 @@ def _check_connection(ai: AISettings) -> tuple[bool, str]:
 
 @login_required
 @require_POST
-def test_connection(request: HttpRequest) -> HttpResponse:
+def test_connection(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Test the provider with the values in the form, not yet saved; a blank key uses the saved one."""
     membership = access.admin(request)
     candidate = AISettings.objects.get(pk=AISettings.for_workspace(membership.workspace).pk)
@@ -103,7 +106,7 @@ def _guidance_context(membership, form: GuidanceRuleForm) -> dict:
     return {"membership": membership, "form": form, "groups": groups, "section": "guidance"}
 
 
-def _rules(request: HttpRequest, membership) -> HttpResponse:
+def _rules(request: AuthenticatedHttpRequest, membership) -> HttpResponse:
     """After a change from the list: the list again (htmx), or back to the page."""
     if request.htmx:
         form = GuidanceRuleForm(workspace=membership.workspace)
@@ -113,7 +116,7 @@ def _rules(request: HttpRequest, membership) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def guidance(request: HttpRequest) -> HttpResponse:
+def guidance(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     workspace = membership.workspace
     template = "ai/guidance.html"
@@ -134,7 +137,7 @@ def guidance(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def guidance_rule(request: HttpRequest, pk: int) -> HttpResponse:
+def guidance_rule(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     rule = get_object_or_404(GuidanceRule, pk=pk, workspace=membership.workspace)
     template = "ai/guidance_rule.html"
@@ -156,7 +159,7 @@ def guidance_rule(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def guidance_rule_active(request: HttpRequest, pk: int) -> HttpResponse:
+def guidance_rule_active(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     rule = get_object_or_404(GuidanceRule, pk=pk, workspace=membership.workspace)
     value = request.POST.get("active")
@@ -170,7 +173,7 @@ def guidance_rule_active(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def guidance_rule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def guidance_rule_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     rule = get_object_or_404(GuidanceRule, pk=pk, workspace=membership.workspace)
     name = rule.name

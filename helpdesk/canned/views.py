@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from helpdesk.accounts import access
+from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.accounts.models import Membership
 from helpdesk.canned import actions
 from helpdesk.canned.forms import CannedResponseForm
 from helpdesk.canned.models import CannedResponse
 
 
-def _list(request: HttpRequest, membership: Membership, form: CannedResponseForm, status: int = 200) -> HttpResponse:
+def _list(
+    request: AuthenticatedHttpRequest, membership: Membership, form: CannedResponseForm, status: int = 200
+) -> HttpResponse:
     template = "canned/list.html" + ("#canned" if request.htmx else "")
     context = {
         "membership": membership,
@@ -29,7 +32,7 @@ def _list(request: HttpRequest, membership: Membership, form: CannedResponseForm
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     workspace = membership.workspace
     if request.method == "POST":
@@ -43,7 +46,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, pk: int) -> HttpResponse:
+def edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     canned = get_object_or_404(CannedResponse, pk=pk, workspace=membership.workspace)
     shortcut = canned.shortcut
@@ -59,7 +62,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, pk: int) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     canned = get_object_or_404(CannedResponse, pk=pk, workspace=membership.workspace)
     shortcut = canned.shortcut

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import access, presence
+from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.accounts.models import Membership, User
 from helpdesk.ai import tasks as ai_tasks
 from helpdesk.canned.models import CannedResponse
@@ -22,7 +23,7 @@ THREAD_LIMIT = 200
 NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
 
 
-def _page_context(request: HttpRequest, membership: Membership) -> dict:
+def _page_context(request: AuthenticatedHttpRequest, membership: Membership) -> dict:
     filters = queries.Filters.from_query(request.GET)
     rows, next_cursor = queries.page(membership, filters, request.GET.get("before", ""))
     return {
@@ -46,7 +47,7 @@ def _conversation_context(membership: Membership, conversation: Conversation) ->
 
 @login_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.agent(request)
     context = _page_context(request, membership)
     template = "inbox/index.html"
@@ -59,7 +60,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def conversation(request: HttpRequest, pk: int) -> HttpResponse:
+def conversation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     was_unread = conv.is_unread
@@ -77,7 +78,7 @@ def conversation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def thread(request: HttpRequest, pk: int) -> HttpResponse:
+def thread(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Messages after a cursor, as fragments: the inbox's catch-up after a reconnect."""
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
@@ -90,7 +91,7 @@ def thread(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reply(request: HttpRequest, pk: int) -> HttpResponse:
+def reply(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     body = (request.POST.get("body") or "").strip()
@@ -111,14 +112,14 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(html)
 
 
-def _controls(request: HttpRequest, conv: Conversation) -> HttpResponse:
+def _controls(request: AuthenticatedHttpRequest, conv: Conversation) -> HttpResponse:
     conv.refresh_from_db()
     return render(request, "inbox/conversation.html#controls", events.controls_context(conv))
 
 
 @login_required
 @require_POST
-def set_status(request: HttpRequest, pk: int) -> HttpResponse:
+def set_status(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     status = request.POST.get("status", "")
@@ -130,7 +131,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_priority(request: HttpRequest, pk: int) -> HttpResponse:
+def set_priority(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     try:
@@ -145,7 +146,7 @@ def set_priority(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def assign(request: HttpRequest, pk: int) -> HttpResponse:
+def assign(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     raw = request.POST.get("assignee", "")
@@ -165,7 +166,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_presence(request: HttpRequest) -> HttpResponse:
+def set_presence(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.agent(request)
     availability = request.POST.get("availability", "")
     if availability not in Membership.Availability.values:
@@ -184,7 +185,7 @@ def set_presence(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_notifications(request: HttpRequest) -> HttpResponse:
+def set_notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     access.agent(request)
     request.user.notifications_enabled = request.POST.get("enabled") == "1"
     request.user.save(update_fields=["notifications_enabled"])
@@ -193,7 +194,7 @@ def set_notifications(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def suggest(request: HttpRequest, pk: int) -> HttpResponse:
+def suggest(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Ask the AI for a draft; it arrives in this agent's reply box over the websocket."""
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
@@ -203,7 +204,7 @@ def suggest(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
+def hand_back(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.agent(request)
     conv = conversation_for_agent(membership, pk)
     actions.hand_back(conv, request.user)
@@ -212,7 +213,7 @@ def hand_back(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def canned_responses(request: HttpRequest) -> HttpResponse:
+def canned_responses(request: AuthenticatedHttpRequest) -> HttpResponse:
     """The workspace's canned responses whose shortcut starts with ?q=, for the reply box's / menu."""
     membership = access.agent(request)
     q = request.GET.get("q", "").strip().lower()[:40]

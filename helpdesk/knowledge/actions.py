@@ -67,7 +67,7 @@ def _record(item: Item, actor: User | None, verb: str, **detail) -> None:
 
 def _queue_indexing(item: Item) -> None:
     """Mark the item processing now; index it once the transaction has committed."""
-    fields = {"status": IndexStatus.PROCESSING, "status_detail": ""}
+    fields: dict[str, str | int] = {"status": IndexStatus.PROCESSING, "status_detail": ""}
     if hasattr(item, "progress"):
         fields["progress"] = 0
     type(item).objects.filter(pk=item.pk).update(**fields)
@@ -126,6 +126,7 @@ def create_document(
 ) -> Document:
     """Raises ValueError for a file of an unsupported type or over the size limit."""
     content_type = check_document(file)
+    assert file.name  # check_document refuses a file without a name
     with transaction.atomic():
         document = Document(workspace=workspace, title=title, content_type=content_type, enabled=enabled)
         document.file.save(file.name.rsplit("/", 1)[-1], file, save=False)
@@ -161,6 +162,7 @@ def update(item: Item, *, actor: User | None = None, **changes) -> Item:
             if name == "question":
                 value = value.strip()
             if name == "file":
+                assert isinstance(item, Document)  # EDITABLE: only a document has a file
                 item.content_type = check_document(value)
                 item.file.save(value.name.rsplit("/", 1)[-1], value, save=False)
                 continue
@@ -217,7 +219,7 @@ def delete(item: Item, *, actor: User | None = None) -> None:
         storage = item.file.storage if isinstance(item, Document) else None
         if type(item).objects.filter(pk=item.pk).delete()[0]:
             _record(item, actor, "deleted")
-        if file_name:
+        if file_name and storage is not None:  # both, or neither: a document's
             transaction.on_commit(lambda: storage.delete(file_name))
 
 

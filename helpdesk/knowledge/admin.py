@@ -13,7 +13,7 @@ INDEXING_FIELDS = ["status", "status_detail", "created_at", "updated_at"]
 class IndexedAdmin(admin.ModelAdmin):
     raw_id_fields = ["workspace"]
     list_filter = ["status"]
-    reindex_on = ()  # fields whose change means indexing again
+    reindex_on: tuple[str, ...] = ()  # fields whose change means indexing again
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -65,7 +65,7 @@ class ChunkAdmin(admin.ModelAdmin):
     list_display = ["pk", "kind", "heading", "position", "workspace"]
     list_filter = ["kind"]
     search_fields = ["heading", "text"]
-    fields = ["workspace", "kind", "article", "faq", "document", "position", "heading", "text"]
+    fields = ("workspace", "kind", "article", "faq", "document", "position", "heading", "text")
     readonly_fields = fields
 
     def has_add_permission(self, request):

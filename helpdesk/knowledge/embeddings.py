@@ -72,6 +72,7 @@ def embed_chunks(
     vectors = embed_texts(
         [_passage(heading, text) for heading, text in chunks] + headings, progress=progress, workspace_id=workspace_id
     )
+    assert vectors is not None  # None only when inactive: returned above
     by_heading = dict(zip(headings, vectors[len(chunks) :]))
     blended = []
     for (heading, _text), passage in zip(chunks, vectors):

@@ -173,6 +173,7 @@ def pdf_text(data: bytes, *, progress: Callable[[int, int], None] | None = None)
         child = subprocess.Popen(
             argv, stdin=source, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=settings.BASE_DIR, env=env
         )
+        assert child.stdout is not None and child.stderr is not None  # both are pipes (PIPE)
     try:
         messages, errors, finished = _read_child(child, time.monotonic() + seconds, progress)
     finally:
@@ -225,6 +226,7 @@ def _read_child(
     messages: list[dict] = []
     out = bytearray()
     errors = b""
+    assert child.stdout is not None and child.stderr is not None  # pdf_text's pipes
     with selectors.DefaultSelector() as selector:
         selector.register(child.stdout, selectors.EVENT_READ, "out")
         selector.register(child.stderr, selectors.EVENT_READ, "err")

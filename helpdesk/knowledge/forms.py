@@ -114,6 +114,7 @@ class DocumentUploadForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
+        assert cleaned is not None  # Django's Form.clean returns cleaned_data
         if cleaned.get("file") and not cleaned.get("title"):
             cleaned["title"] = Path(cleaned["file"].name).stem[:500]
         return cleaned

@@ -135,7 +135,10 @@ def _finish(
                 )
                 for position, piece in enumerate(pieces)
             )
-        fields = {"status": IndexStatus.ERROR if error else IndexStatus.READY, "status_detail": error}
+        fields: dict[str, str | int] = {
+            "status": IndexStatus.ERROR if error else IndexStatus.READY,
+            "status_detail": error,
+        }
         if hasattr(current, "progress"):
             fields["progress"] = 100 if pieces is not None else 0
         model.objects.filter(pk=current.pk).update(**fields)
@@ -150,6 +153,7 @@ def reembed_workspace(workspace_id: int, batch_size: int = embeddings.BATCH_SIZE
     chunks = Chunk.objects.filter(workspace_id=workspace_id).order_by("id")
     while batch := list(chunks.filter(id__gt=last_id).only("id", "heading", "text")[:batch_size]):
         vectors = embeddings.embed_chunks([(c.heading, c.text) for c in batch], workspace_id=workspace_id)
+        assert vectors is not None  # None only when inactive: returned above
         for chunk, vector in zip(batch, vectors):
             chunk.embedding = vector
         Chunk.objects.bulk_update(batch, ["embedding"])

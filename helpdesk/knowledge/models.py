@@ -200,4 +200,6 @@ class Chunk(models.Model):
 
     @property
     def item(self) -> Article | FAQ | Document:
-        return self.article or self.faq or self.document
+        item = self.article or self.faq or self.document
+        assert item is not None  # knowledge_chunk_exactly_one_source
+        return item

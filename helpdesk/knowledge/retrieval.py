@@ -253,7 +253,8 @@ def _full_text(
     quoted = [_tsquery(lexeme) for lexeme in lexemes]
     frequencies_ = _document_frequencies(workspace, lexemes, total, frequencies)
     rarest = sorted(range(len(lexemes)), key=lambda i: frequencies_[i])
-    chosen, matched = [], 0
+    chosen: list[str] = []
+    matched = 0
     for i in rarest:
         if chosen and matched + frequencies_[i] > FULL_TEXT_MATCH_BUDGET:
             break
@@ -337,6 +338,7 @@ def _item_key(article_id: int | None, faq_id: int | None, document_id: int | Non
         return ("article", article_id)
     if faq_id:
         return ("faq", faq_id)
+    assert document_id is not None  # knowledge_chunk_exactly_one_source
     return ("document", document_id)
 
 

@@ -5,7 +5,9 @@ Owners and admins only (agents get 403); every item is looked up in the admin's 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Literal, cast
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -13,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db import IntegrityError
 from django.db.models import CharField, Max, QuerySet, Value
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import HttpResponse, HttpResponseBadRequest, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -21,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect
 
 from helpdesk.accounts import access
+from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.accounts.models import Membership
 from helpdesk.knowledge import actions
 from helpdesk.knowledge.forms import DUPLICATE_QUESTION, ArticleForm, DocumentForm, DocumentUploadForm, FAQForm
@@ -123,7 +126,7 @@ def _list_context(membership: Membership, filters: Filters) -> dict:
 
 @login_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     # The filters, tabs and pages swap the list only; restoring history needs the whole page.
     partial = request.htmx and not request.htmx.history_restore_request
@@ -133,7 +136,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def row(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def row(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     """One row, polled every 2 s while its item is processing."""
     membership = access.admin(request)
     item = _get(membership, kind, pk)
@@ -142,7 +145,7 @@ def row(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     return render(request, "knowledge/index.html#row", context)
 
 
-def _after(request: HttpRequest, membership: Membership) -> HttpResponse:
+def _after(request: AuthenticatedHttpRequest, membership: Membership) -> HttpResponse:
     """After a change made from the list: the list again (same filters), or the page for a
     request made elsewhere (an edit page)."""
     filters = Filters.from_query(request.GET)
@@ -153,12 +156,14 @@ def _after(request: HttpRequest, membership: Membership) -> HttpResponse:
 
 
 def _get(membership: Membership, kind: str, pk: int) -> actions.Item:
-    return get_object_or_404(MODELS[kind], workspace=membership.workspace, pk=pk)
+    item = get_object_or_404(MODELS[kind], workspace=membership.workspace, pk=pk)
+    assert isinstance(item, Article | FAQ | Document)  # mypy makes MODELS[kind] their common base
+    return item
 
 
 @login_required
 @require_POST
-def enable(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def enable(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     membership = access.admin(request)
     item = actions.enable(_get(membership, kind, pk), actor=request.user)
     messages.success(request, f"“{item}” is enabled. It is being indexed again.")
@@ -167,7 +172,7 @@ def enable(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def disable(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def disable(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     membership = access.admin(request)
     item = actions.disable(_get(membership, kind, pk), actor=request.user)
     messages.success(request, f"“{item}” is disabled: the AI no longer uses it.")
@@ -176,7 +181,7 @@ def disable(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reindex(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def reindex(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     membership = access.admin(request)
     item = actions.reindex(_get(membership, kind, pk), actor=request.user)
     messages.success(request, f"“{item}” is being indexed again.")
@@ -185,7 +190,7 @@ def reindex(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def delete(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     membership = access.admin(request)
     item = _get(membership, kind, pk)
     actions.delete(item, actor=request.user)
@@ -195,20 +200,20 @@ def delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def move(request: HttpRequest, pk: int) -> HttpResponse:
+def move(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
-    faq = _get(membership, "faq", pk)
+    faq = get_object_or_404(FAQ, workspace=membership.workspace, pk=pk)
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
         return HttpResponseBadRequest("direction must be up or down")
-    faq = actions.move_faq(faq, direction, actor=request.user)
+    faq = actions.move_faq(faq, cast(Literal["up", "down"], direction), actor=request.user)
     messages.success(request, f"“{faq}” moved {direction}.")
     return _after(request, membership)
 
 
 @login_required
 @require_POST
-def bulk(request: HttpRequest) -> HttpResponse:
+def bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Enable, disable or delete the selected items ("kind:id" values); ids that are not the
     workspace's are ignored."""
     membership = access.admin(request)
@@ -226,6 +231,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
         for item in MODELS[kind].objects.filter(workspace=membership.workspace, pk__in=pks)
     ]
     if items:
+        operation = cast(Literal["enable", "disable", "delete"], operation)  # a key of actions.BULK: checked above
         count = actions.bulk(items, operation, actor=request.user)
         noun = "item" if count == 1 else "items"
         messages.success(request, f"{count} {noun} {operation}d.")
@@ -237,7 +243,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- forms
 
 
-def _form_context(request: HttpRequest, membership: Membership, kind: str, form, item=None) -> dict:
+def _form_context(request: AuthenticatedHttpRequest, membership: Membership, kind: str, form, item=None) -> dict:
     context = {
         "membership": membership,
         "section": "knowledge",
@@ -257,7 +263,7 @@ def _preview(body: str) -> SafeString:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def new(request: HttpRequest, kind: str) -> HttpResponse:
+def new(request: AuthenticatedHttpRequest, kind: str) -> HttpResponse:
     """A new article or FAQ entry; the list shows it while it is indexed."""
     membership = access.admin(request)
     workspace = membership.workspace
@@ -266,7 +272,11 @@ def new(request: HttpRequest, kind: str) -> HttpResponse:
     if request.method == "POST":
         form = FORMS[kind](request.POST, instance=blank)
         if form.is_valid():
-            create = {"article": actions.create_article, "faq": actions.create_faq}[kind]
+            creators: dict[str, Callable[..., actions.Item]] = {
+                "article": actions.create_article,
+                "faq": actions.create_faq,
+            }
+            create = creators[kind]
             try:
                 item = create(workspace, actor=request.user, **form.cleaned_data)
             except IntegrityError:  # the same question, saved meanwhile
@@ -286,7 +296,7 @@ def new(request: HttpRequest, kind: str) -> HttpResponse:
     )
 
 
-def _save(request: HttpRequest, item: actions.Item, form) -> actions.Item | None:
+def _save(request: AuthenticatedHttpRequest, item: actions.Item, form) -> actions.Item | None:
     """Save what the form changed; None, with the form's errors, when it cannot be saved."""
     if not form.is_valid():
         return None
@@ -307,7 +317,7 @@ def _save(request: HttpRequest, item: actions.Item, form) -> actions.Item | None
 @accepts_upload  # a document's edit form may replace its file
 @login_required
 @require_http_methods(["GET", "POST"])
-def edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+def edit(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
     membership = access.admin(request)
     item = _get(membership, kind, pk)
     template = f"knowledge/{kind}_form.html"
@@ -326,7 +336,7 @@ def edit(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def preview(request: HttpRequest) -> HttpResponse:
+def preview(request: AuthenticatedHttpRequest) -> HttpResponse:
     """An article's body as customers will see it: Markdown through the sanitizer."""
     access.admin(request)
     return render(request, "knowledge/article_form.html#preview", {"preview": _preview(request.POST.get("body", ""))})
@@ -335,7 +345,7 @@ def preview(request: HttpRequest) -> HttpResponse:
 @accepts_upload
 @login_required
 @require_http_methods(["GET", "POST"])
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     template = "knowledge/document_form.html"
     if request.method == "POST":

@@ -18,6 +18,7 @@ runs with these limits.
 from __future__ import annotations
 
 import logging
+from typing import IO
 from urllib.parse import unquote, urlsplit
 
 from daphne import http_protocol
@@ -58,6 +59,7 @@ class LimitedRequest(http_protocol.WebRequest):
 
     _received = 0
     _refused = False
+    content: IO[bytes] | None  # twisted.web.http.Request's buffer of the body (daphne is untyped)
 
     def _path(self) -> str | None:
         # The request line's target, as the channel parsed it: the request itself learns its

@@ -114,7 +114,8 @@ def ensure_postgres(pgdata: Path, run_dir: Path) -> dict:
                 info = _settled(pgdata)
                 if info is not None and info[0] == "ready" and _tune_postgres(info[2], info[1]):
                     user = "pgserver" if os.geteuid() == 0 else None
-                    pgserver.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)
+                    # pgserver makes pg_ctl at import time (a function per binary), out of mypy's sight
+                    pgserver.pg_ctl(["-w", "-m", "fast", "restart"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
                     info = _settled(pgdata)
     if info is None or info[0] != "ready" or not info[2]:
         raise RuntimeError(f"embedded PostgreSQL is not ready; see {pgdata / 'log'}")
@@ -141,7 +142,9 @@ def _tune_postgres(socket_dir: str, port: int) -> bool:
 
     wanted = f"{shared_buffers_mb()}MB"
     with psycopg.connect(host=socket_dir, port=port, user="postgres", dbname="postgres", autocommit=True) as conn:
-        if conn.execute("SHOW shared_buffers").fetchone()[0] == wanted:
+        row = conn.execute("SHOW shared_buffers").fetchone()
+        assert row is not None  # SHOW answers one row
+        if row[0] == wanted:
             return False
         conn.execute(f"ALTER SYSTEM SET shared_buffers = '{wanted}'")
     return True
@@ -153,7 +156,8 @@ def stop_postgres(pgdata: Path) -> None:
     import pgserver
 
     user = "pgserver" if os.geteuid() == 0 else None
-    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    # pgserver makes pg_ctl at import time (a function per binary), out of mypy's sight
+    pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- Redis

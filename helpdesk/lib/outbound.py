@@ -182,6 +182,7 @@ class GuardedBackend(httpcore2.SyncBackend):
                 return super().connect_tcp(address, port, timeout, local_address, socket_options)
             except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
                 error = exc
+        assert error is not None  # check_host returns at least one address, or raises
         raise error
 
 
@@ -202,7 +203,7 @@ def _resolve(host: str, port: int) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise Unresolvable(host) from exc
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))  # an IPv4 or IPv6 address: a str
     if not addresses:
         raise Unresolvable(host)
     return addresses

@@ -79,10 +79,11 @@ def _client(backend: RedisCache):
     """One Redis client, and so one connection pool, per process. Django keeps a cache backend
     per async context, each with a pool of its own: through `cache`, every websocket consumer
     and every request of the ASGI server would open a new connection to Redis."""
-    servers = tuple(backend._servers)
+    # _servers and _cache are Django's own, private to RedisCache and so absent from its stubs
+    servers = tuple(backend._servers)  # type: ignore[attr-defined]
     client = _clients.get(servers)
     if client is None:
-        client = _clients.setdefault(servers, backend._cache.get_client(write=True))
+        client = _clients.setdefault(servers, backend._cache.get_client(write=True))  # type: ignore[attr-defined]
     return client
 
 

@@ -42,10 +42,14 @@ FRAME_RATE = 10.0
 
 class _Base(AsyncWebsocketConsumer):
     joined: list[str]
-    max_frame = MAX_FRAME
     closing = False
     typing_second = 0
     typing_count = 0
+    _allowance: float  # the token bucket's (flooding), set with _frame_clock
+
+    @property
+    def max_frame(self) -> int:
+        return MAX_FRAME
 
     async def dispatch(self, message):
         # Channels runs close_old_connections() before every event, in a hop to the shared
@@ -128,9 +132,12 @@ class _Base(AsyncWebsocketConsumer):
             await self.refuse(codes.TOO_BIG, f"a frame of {len(text_data)} characters")
             return
         frame, why = self.parse(text_data)
-        handler = getattr(self, f"on_{frame['type']}", None) if frame else None
+        if frame is None:
+            await self.refuse(codes.BAD_FRAME, why)
+            return
+        handler = getattr(self, f"on_{frame['type']}", None)
         if handler is None:
-            await self.refuse(codes.BAD_FRAME, why or f"an unknown frame type {frame['type'][:40]!r}")
+            await self.refuse(codes.BAD_FRAME, f"an unknown frame type {frame['type'][:40]!r}")
             return
         try:
             await handler(frame)

@@ -58,6 +58,7 @@ class AcceptForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Django's Form.clean returns cleaned_data
         password, again = data.get("password"), data.get("password_again")
         if password and again and password != again:
             self.add_error("password_again", "The two passwords differ.")

@@ -11,12 +11,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.accounts import access
+from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.accounts.models import Membership, User
 from helpdesk.team import actions
 from helpdesk.team.forms import AcceptForm, InviteForm
 from helpdesk.team.models import Invitation
 
-ROLE_ORDER = {Membership.Role.OWNER: 0, Membership.Role.ADMIN: 1, Membership.Role.AGENT: 2}
+ROLE_ORDER: dict[str, int] = {Membership.Role.OWNER: 0, Membership.Role.ADMIN: 1, Membership.Role.AGENT: 2}
 
 
 def _base_url(request: HttpRequest) -> str:
@@ -57,8 +58,12 @@ def _team_context(membership: Membership, form: InviteForm | None, error: str) -
 
 
 def _team(
-    request: HttpRequest, membership: Membership, form: InviteForm | None = None, error: str = "", status: int = 200
-):
+    request: AuthenticatedHttpRequest,
+    membership: Membership,
+    form: InviteForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
     template = "team/members.html" + ("#team" if request.htmx else "")
     return render(request, template, _team_context(membership, form, error), status=status)
 
@@ -73,14 +78,14 @@ def _invitation(membership: Membership, pk: int) -> Invitation:
 
 @login_required
 @require_GET
-def members(request: HttpRequest) -> HttpResponse:
+def members(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     return _team(request, membership)
 
 
 @login_required
 @require_POST
-def invite(request: HttpRequest) -> HttpResponse:
+def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     form = InviteForm(membership.workspace, request.POST)
     if form.is_valid():
@@ -102,7 +107,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+def resend_invitation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     invitation = _invitation(membership, pk)
     try:
@@ -115,7 +120,7 @@ def resend_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
+def revoke_invitation(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     invitation = _invitation(membership, pk)
     try:
@@ -128,7 +133,7 @@ def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def set_role(request: HttpRequest, pk: int) -> HttpResponse:
+def set_role(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     target = _member(membership, pk)
     try:
@@ -141,7 +146,7 @@ def set_role(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def deactivate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     target = _member(membership, pk)
     try:
@@ -154,7 +159,7 @@ def deactivate(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+def reactivate(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     membership = access.admin(request)
     target = _member(membership, pk)
     try:

@@ -125,7 +125,7 @@ def start(request: HttpRequest) -> JsonResponse:
 def thread(request: HttpRequest) -> HttpResponse:
     """The visitor's messages after a cursor, as fragments (initial load and polling fallback)."""
     workspace, visitor = _visitor(request)
-    if visitor is None:
+    if workspace is None or visitor is None:  # no workspace: no visitor either
         return _error("Unknown visitor.", 403)
     try:
         after = max(0, int(request.GET.get("after", "0")))

@@ -55,7 +55,9 @@ class WidgetForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [(name, name) for name in hours.timezone_names()]
+        timezone = self.fields["timezone"]
+        assert isinstance(timezone, forms.ChoiceField)  # declared above
+        timezone.choices = [(name, name) for name in hours.timezone_names()]
         self.fields["timezone"].help_text = "Business hours below are in this timezone."
         current = self.instance.business_hours or {}
         self.initial_hours = dict(current)
@@ -84,6 +86,7 @@ class WidgetForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Django's Form.clean returns cleaned_data
         spans: dict[str, list[str]] = {}
         for key, label in hours.DAYS:
             if not data.get(f"{key}_open"):

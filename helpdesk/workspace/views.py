@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.accounts import access
+from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.widget.embed import snippet
 from helpdesk.workspace import actions
 from helpdesk.workspace.forms import WidgetForm
 from helpdesk.workspace.models import Activity
 
 
-def _widget_context(request: HttpRequest, membership, form: WidgetForm, **extra) -> dict:
+def _widget_context(request: AuthenticatedHttpRequest, membership, form: WidgetForm, **extra) -> dict:
     server = request.build_absolute_uri("/").rstrip("/")
     return {
         "membership": membership,
@@ -29,7 +30,7 @@ def _widget_context(request: HttpRequest, membership, form: WidgetForm, **extra)
 
 @login_required
 @require_GET
-def index(request: HttpRequest) -> HttpResponse:
+def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     """/settings/ opens the first settings page."""
     access.admin(request)
     return redirect("workspace:widget")
@@ -37,7 +38,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def widget(request: HttpRequest) -> HttpResponse:
+def widget(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     workspace = membership.workspace
     template = "workspace/widget.html"
@@ -59,7 +60,7 @@ def widget(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def regenerate_token(request: HttpRequest) -> HttpResponse:
+def regenerate_token(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     actions.regenerate_public_token(membership.workspace, request.user)
     messages.success(
@@ -71,7 +72,7 @@ def regenerate_token(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def regenerate_secret(request: HttpRequest) -> HttpResponse:
+def regenerate_secret(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     secret = actions.regenerate_identity_secret(membership.workspace, request.user)
     template = "workspace/widget.html" + ("#identity" if request.htmx else "")
@@ -83,7 +84,7 @@ def regenerate_secret(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def activity_log(request: HttpRequest) -> HttpResponse:
+def activity_log(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     entries = Activity.objects.filter(workspace=membership.workspace).select_related("actor")[:200]
     return render(

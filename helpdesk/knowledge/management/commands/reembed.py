@@ -68,13 +68,14 @@ class Command(BaseCommand):
             if not batch:
                 break
             try:
-                vectors = []
+                vectors: list[list[float]] = []
                 # Each workspace's chunks with its own embedding model (its AI settings).
                 for workspace_id, group in groupby(batch, key=lambda chunk: chunk.workspace_id):
-                    group = list(group)
-                    vectors += embeddings.embed_chunks(
+                    found = embeddings.embed_chunks(
                         [(chunk.heading, chunk.text) for chunk in group], workspace_id=workspace_id
                     )
+                    assert found is not None  # None only when inactive: refused above
+                    vectors += found
             except embeddings.EmbeddingError as exc:
                 raise CommandError(f"{exc} (after {done} of {total} chunks)") from exc
             store(batch, vectors)

@@ -18,5 +18,6 @@ class Command(db_worker.Command):
         if not options.get("queue_name"):
             backend = task_backends[options["backend_name"]]
             options["queue_name"] = ",".join(sorted(backend.queues)) or "*"
-        db_worker.Worker = Worker  # the base command instantiates the module's Worker
+        # The base command instantiates the module's Worker: ours, a subclass, in its place.
+        db_worker.Worker = Worker  # type: ignore[misc]  # a class in a module, replaced on purpose
         return super().handle(*args, **options)
