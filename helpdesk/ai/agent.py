@@ -58,6 +58,14 @@ def provider_config(ai: AISettings) -> provider.ProviderConfig | None:
     return ai.provider_config()
 
 
+def _chat_config(ai: AISettings) -> provider.ProviderConfig:
+    """The config of a workspace whose chat is configured (chat_configured was checked)."""
+    config = provider_config(ai)
+    if config is None:
+        raise ValueError("the workspace's chat model is not configured")
+    return config
+
+
 def chat_configured(ai: AISettings) -> bool:
     """A chat model and an endpoint to ask; else knowledge-only mode (so too with a saved key
     that cannot be read: it is never replaced by the server's)."""
@@ -280,7 +288,7 @@ def answer(message_id: int) -> None:
     last_push = 0.0
     try:
         for piece in provider.stream_chat(
-            provider_config(ai),
+            _chat_config(ai),
             ai.chat_model,
             build_messages(ai, conversation, hits, workspace, rules),
             temperature=ai.temperature,
@@ -369,7 +377,7 @@ def suggest(conversation_id: int, user_id: int) -> None:
     else:
         try:
             text = provider.chat(
-                provider_config(ai),
+                _chat_config(ai),
                 ai.chat_model,
                 build_messages(ai, conversation, hits, workspace),
                 temperature=ai.temperature,

@@ -116,6 +116,12 @@ def _current_from_row(row) -> Current | None:
     return Current(conversation, row[-1], dict(zip(names, row[end:-1])))
 
 
+def _conversation_field(name: str) -> Field:
+    field = Conversation._meta.get_field(name)
+    assert isinstance(field, Field)  # a concrete field, not a relation's reverse side
+    return field
+
+
 def _inserted_fields(model: type[Model]) -> list[Field]:
     return [f for f in model._meta.concrete_fields if not f.primary_key and not f.generated]
 
@@ -139,7 +145,7 @@ def _save_sql(touched: tuple[str, ...], new_conversation: bool) -> str:
         return f"""WITH cv AS ({_insert_sql(Conversation)}),
             m AS ({_insert_sql(Message, {conversation_column: '(SELECT "id" FROM cv)'})})
             SELECT (SELECT "id" FROM cv), (SELECT "id" FROM m)"""
-    sets = ", ".join(f'"{Conversation._meta.get_field(name).column}" = %s' for name in touched)
+    sets = ", ".join(f'"{_conversation_field(name).column}" = %s' for name in touched)
     return f"""WITH m AS ({_insert_sql(Message)}),
         c AS (UPDATE "{Conversation._meta.db_table}" SET {sets} WHERE "id" = %s)
         SELECT NULL, "id" FROM m"""
@@ -164,7 +170,7 @@ def save_new_message(message: Message, conversation: Conversation, touched: list
     else:
         params += _prepared(message, _inserted_fields(Message))
         if touched:
-            fields = [Conversation._meta.get_field(name) for name in touched]
+            fields = [_conversation_field(name) for name in touched]
             params += [f.get_db_prep_save(getattr(conversation, f.attname), connection) for f in fields]
             params.append(conversation.pk)
     with connection.cursor() as cursor:

@@ -99,6 +99,7 @@ def find_invitation(raw_token: str) -> Invitation:
     """The invitation a link's token opens, if it can still be accepted."""
     invitation = Invitation.objects.select_related("workspace").filter(token_hash=hash_token(raw_token)).first()
     _check_acceptable(invitation)
+    assert invitation is not None  # _check_acceptable refuses None
     return invitation
 
 
@@ -166,10 +167,10 @@ def _locked(actor: Membership, target: Membership) -> tuple[Membership, Membersh
     """Both memberships re-read and row-locked (in id order, so two changes queue up)."""
     rows = Membership.objects.select_for_update(of=("self",)).select_related("user", "workspace")
     found = {m.pk: m for m in rows.filter(pk__in=[actor.pk, target.pk], workspace_id=actor.workspace_id).order_by("pk")}
-    actor, target = found.get(actor.pk), found.get(target.pk)
-    if actor is None or target is None or not actor.is_active or not actor.is_admin:
+    locked_actor, locked_target = found.get(actor.pk), found.get(target.pk)
+    if locked_actor is None or locked_target is None or not locked_actor.is_active or not locked_actor.is_admin:
         raise NotAllowed("Only owners and admins manage the team.")
-    return actor, target
+    return locked_actor, locked_target
 
 
 def _check(actor: Membership, target: Membership, new_role: str | None = None) -> None:
