@@ -1,5 +1,5 @@
 """The ASGI layer of the body limits, as any ASGI server would drive the application (daphne's
-own layer is tested against a real daphne in tests/test_body_limits.py)."""
+own layer is tested against a real daphne in tests/lib/test_body_limits.py)."""
 
 from __future__ import annotations
 
