@@ -38,7 +38,7 @@ def _run(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]] = ()
     async def receive():
         nonlocal read
         if not queue:
-            await asyncio.sleep(3600)  # nothing more: the client waits for the answer
+            await asyncio.Event().wait()  # never set: the client sends nothing more and waits for the answer
         read += 1
         body = queue.pop(0)
         return {"type": "http.request", "body": body, "more_body": bool(queue)}
