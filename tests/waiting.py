@@ -36,14 +36,15 @@ def wait_for(
 ) -> T:
     """Call `condition` every `interval` seconds until it returns something truthy; return that."""
     deadline = time.monotonic() + timeout
+    value: object
     while True:
         try:
-            value = condition()
+            value = result = condition()
         except ignoring as exc:
-            value = exc  # type: ignore[assignment]
+            value = exc
         else:
-            if value:
-                return value
+            if result:
+                return result
         if time.monotonic() >= deadline:
             raise _failure(timeout, message, value)
         time.sleep(interval)
@@ -60,16 +61,17 @@ async def wait_for_async(
     loop keeps running between looks."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    value: object
     while True:
         try:
-            value = condition()
-            if inspect.isawaitable(value):
-                value = await value
+            outcome = condition()
+            result: T = await outcome if inspect.isawaitable(outcome) else outcome
+            value = result
         except ignoring as exc:
             value = exc
         else:
-            if value:
-                return value  # type: ignore[return-value]
+            if result:
+                return result
         if loop.time() >= deadline:
             raise _failure(timeout, message, value)
         await asyncio.sleep(interval)
