@@ -2,8 +2,8 @@
 the in-memory channel layer for unit tests, and real processes for cross-process tests.
 
 Where tests live: beside the code they test, one folder per app (`tests/<app>/` for each
-package under helpdesk/: accounts, ai, conversations, inbox, knowledge, lib, ops, realtime,
-team, widget, workspace), one file per module, view or behaviour (`test_<thing>.py`).
+package under helpdesk/: accounts, ai, canned, conversations, inbox, knowledge, lib, ops,
+realtime, team, widget, workspace), one file per module, view or behaviour (`test_<thing>.py`).
 
 At the top only what is about the whole product, not one app:
     test_access.py          every inbox URL from the outsider's side, across the apps
