@@ -19,7 +19,7 @@ from helpdesk.realtime.routing import websocket_urlpatterns  # noqa: E402
 # Request bodies over their route's limit, and oversized websocket messages, are refused inside
 # daphne's own request handling, before daphne buffers them (it reads a whole body before the
 # application sees any of it). daphne imports this module before it serves, so every way of
-# starting it (Procfile, `manage.py run`, tests) gets the limits; tests/test_body_limits.py
+# starting it (Procfile, `manage.py run`, tests) gets the limits; tests/lib/test_body_limits.py
 # checks them against a real daphne. BodyLimitMiddleware applies the same limits at the ASGI
 # level, for any other server.
 daphne_limits.install()

@@ -1,5 +1,34 @@
 """Shared fixtures: three people (owner, teammate, outsider in another workspace), visitors,
-the in-memory channel layer for unit tests, and real processes for cross-process tests."""
+the in-memory channel layer for unit tests, and real processes for cross-process tests.
+
+Where tests live: beside the code they test, one folder per app (`tests/<app>/` for each
+package under helpdesk/: accounts, ai, canned, conversations, inbox, knowledge, lib, ops,
+realtime, team, widget, workspace), one file per module, view or behaviour (`test_<thing>.py`).
+
+At the top only what is about the whole product, not one app:
+    test_access.py          every inbox URL from the outsider's side, across the apps
+    test_admin.py           every model of every app in Django's admin
+    test_hostile_input.py   markup, NUL and oversized input, wherever the product shows or takes it
+    test_security.py        production security settings, CSP and cookies on every page
+    test_settings.py        helpdesk/settings.py read from the environment (lib/env.py's helpers)
+    test_static.py          the collected, compressed static files of a production web process
+    test_imports.py         the import rules: no cycle, dependencies point one way
+    browser/                end to end in Chromium; sorted last (see below), and slow
+
+Helpers shared by several folders (modules, not tests):
+    waiting.py      wait_for / wait_for_async: poll a condition until it holds, never a fixed sleep
+    processes.py    real web (daphne) and worker processes, the test database as a URL, a socket proxy
+    livehttp.py     signing in over HTTP and raw sockets, against a real web process
+    llm_stub.py     the OpenAI-compatible stand-in for the LLM provider
+    netguard.py     fixtures `loopback_only` and `fake_dns` (a plugin: see pytest_plugins)
+A folder's own helpers and fixtures sit in that folder (its conftest.py, embedding_stub.py, ...).
+
+Timing is not tested here: no test asserts how long something took (bench/ measures that).
+A test waits for what it can observe (tests/waiting.py), or controls the clock of the code
+under test (a fake `time` monkeypatched into that module), instead of sleeping.
+
+One test: `.venv/bin/python -m pytest tests/lib/test_ratelimit.py::test_hits_over_the_limit_are_refused`.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ answers embeddings, and has switches to fail, slow down or garble:
     stub.redirect_to = None       # a URL: answer every request with a 307 to it
     stub.first_token_delay = 0.0  # seconds before the first token
     stub.token_delay = 0.0        # seconds between tokens
+    stub.pause_after(3)           # the next streamed reply stops after 3 tokens until
+                                  # stub.resume(); stub.paused is set once it stands there
     stub.requests                 # the JSON bodies it received
     stub.authorizations           # the Authorization header of each request (None: none)
 
@@ -59,6 +61,10 @@ class LLMStub:
         self.first_token_delay = 0.0
         self.token_delay = 0.0
         self.slow_seconds = 5.0
+        self.paused = threading.Event()
+        self._pause_at: int | None = None
+        self._resumed = threading.Event()
+        self._lock = threading.Lock()
         self.redirect_to: str | None = None
         self.requests: list[dict] = []
         self.authorizations: list[str | None] = []
@@ -71,6 +77,23 @@ class LLMStub:
 
     def chat_requests(self) -> list[dict]:
         return [r for r in self.requests if "messages" in r]
+
+    def pause_after(self, tokens: int) -> None:
+        with self._lock:
+            self._pause_at = tokens
+            self.paused.clear()
+            self._resumed.clear()
+
+    def resume(self) -> None:
+        with self._lock:
+            self._pause_at = None
+        self._resumed.set()
+
+    def _take_pause(self) -> int | None:
+        """The token to pause at, for the one stream that claims it."""
+        with self._lock:
+            at, self._pause_at = self._pause_at, None
+            return at
 
     def start(self) -> LLMStub:
         stub = self
@@ -116,6 +139,7 @@ class LLMStub:
                 if stub.mode == "fail":
                     return self._json(500, {"error": {"message": "stub says no", "type": "server_error"}})
                 if stub.mode == "slow":
+                    # Not a wait: the provider's latency, which the client's timeout must cut short.
                     time.sleep(stub.slow_seconds)
                 if self.path.endswith("/embeddings"):
                     return self.embeddings(body)
@@ -166,10 +190,16 @@ class LLMStub:
                 tokens = re.findall(r"\S+\s*", text) or [text]
                 if stub.mode == "cut":
                     tokens = tokens[: max(1, len(tokens) // 2)]
+                pause_at = stub._take_pause()
+                # Not waits: the provider's latency (before the first token, between tokens), which
+                # tests set to see a reply grow, to outlast a client's timeout, and which bench/ times.
                 time.sleep(stub.first_token_delay)
                 for i, token in enumerate(tokens):
                     if i:
                         time.sleep(stub.token_delay)
+                    if i == pause_at:
+                        stub.paused.set()
+                        stub._resumed.wait(timeout=60)
                     chunk = {
                         "id": "stub",
                         "object": "chat.completion.chunk",
@@ -177,8 +207,11 @@ class LLMStub:
                         "model": body["model"],
                         "choices": [{"index": 0, "delta": {"content": token}, "finish_reason": None}],
                     }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.flush()
+                    try:
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                        self.wfile.flush()
+                    except OSError:
+                        return  # the client went away (a worker killed mid-stream)
                 if stub.mode == "cut":
                     return  # the connection drops: no finish_reason, no [DONE]
                 done = {
@@ -197,6 +230,7 @@ class LLMStub:
         return self
 
     def stop(self) -> None:
+        self.resume()
         if self.server:
             self.server.shutdown()
             self.server.server_close()

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
+
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,17 +86,12 @@ class Stack:
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "helpdesk.asgi:application"],
             tmp,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("web did not start:\n" + self.output())
-            time.sleep(0.1)
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"{self.base_url}/healthz", timeout=1) as r:
+                return r.status == 200
+
+        wait_for(healthy, 30, interval=0.1, ignoring=(OSError,), message=lambda: "the web to start:\n" + self.output())
 
     def start_worker(self, tmp: Path, interval: float = 1.0) -> subprocess.Popen:
         """As the Procfile runs it: woken by NOTIFY, polling every `interval` seconds as a safety net."""

@@ -17,6 +17,7 @@ def stub(llm, settings):
     """The stub, reset, configured as the installation's provider."""
     llm.mode, llm.reply, llm.first_token_delay, llm.token_delay = "ok", None, 0.0, 0.0
     llm.redirect_to = None
+    llm.resume()  # no pause left over
     llm.requests.clear()
     llm.authorizations.clear()
     settings.OPENAI_BASE_URL = llm.url

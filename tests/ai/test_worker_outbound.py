@@ -4,8 +4,6 @@ operator's key goes to neither."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from helpdesk.ai.models import AIRun, AISettings
@@ -14,6 +12,7 @@ from helpdesk.workspace.models import Workspace
 from tests.ai.conftest import add_article
 from tests.llm_stub import LLMStub
 from tests.processes import Stack, stack_env
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
@@ -21,13 +20,11 @@ OPERATOR_KEY = "sk-operator-worker-5e4d3c2b1a-SECRET"
 
 
 def finished_run(question, stack: Stack, timeout: float = 20) -> AIRun:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = AIRun.objects.filter(trigger=question).exclude(status=AIRun.Status.RUNNING).first()
-        if run is not None:
-            return run
-        assert time.monotonic() < deadline, f"the worker did not answer\n{stack.output()}"
-        time.sleep(0.05)
+    return wait_for(
+        lambda: AIRun.objects.filter(trigger=question).exclude(status=AIRun.Status.RUNNING).first(),
+        timeout,
+        message=lambda: f"the worker to answer\n{stack.output()}",
+    )
 
 
 def test_the_worker_reaches_only_the_private_hosts_the_operator_allowed(tmp_path):

@@ -42,8 +42,25 @@ def sign_in(browser, stack, agent):
     return page
 
 
-def open_widget(browser, url):
+# Every frame counts the messages it posts (window.__posts): read synchronously, unlike the
+# network events, which reach the test a little later.
+COUNT_POSTS = """
+const realFetch = window.fetch;
+window.__posts = 0;
+window.fetch = function (url, options) {
+  if (String(url).includes("/chat/api/messages") && options && options.method === "POST") window.__posts += 1;
+  return realFetch.apply(this, arguments);
+};
+"""
+
+
+def open_widget(browser, url, *, clock: bool = False):
+    """The host page with the widget open; with `clock`, the page's timers run on Playwright's
+    clock (time flows as usual until the test moves it: `page.clock.fast_forward`)."""
     context = browser.new_context(viewport={"width": 1100, "height": 800})
+    if clock:
+        context.clock.install()
+        context.add_init_script(COUNT_POSTS)
     page = context.new_page()
     page.goto(url)
     page.click("#helpdesk-widget button")
@@ -154,14 +171,14 @@ def test_with_its_socket_open_the_widget_sends_over_it_and_the_push_confirms(
     browser, stack, host_site, workspace, agent
 ):
     inbox = sign_in(browser, stack, agent)
-    site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
-    posts = []
-    site.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/chat/api/messages" in r.url else None)
+    site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url), clock=True)
     expect(widget.locator("body[data-live]")).to_have_count(1)  # the socket is open
     widget.locator("#composer-input").fill("Over the socket, please")
     widget.locator("#composer-input").press("Enter")
     expect(widget.locator(".msg-customer:not(.pending) .bubble").last).to_have_text("Over the socket, please")
     expect(inbox.locator(".conversation-row").first).to_contain_text("Over the socket, please")
-    site.wait_for_timeout(3500)  # past the HTTP fallback's delay: it was not needed
-    assert posts == []
+    # Past the HTTP fallback's delay (3 s): its timer fires now, if it is still set, and posts
+    # at once. It was not needed.
+    site.clock.fast_forward(3500)
+    assert widget.locator("body").evaluate("() => window.__posts") == 0
     assert widget.locator(".msg-customer").count() == 1

@@ -15,6 +15,7 @@ from helpdesk.conversations.models import Contact, Conversation, Message
 from helpdesk.conversations.tasks import send_away_reply
 from helpdesk.realtime import groups
 from tests.conftest import make_member
+from tests.waiting import wait_for
 
 
 def test_it_saves_the_customer_message_and_opens_a_new_conversation(visitor):
@@ -598,26 +599,45 @@ def test_two_first_messages_at_once_open_one_conversation(workspace):
     second_tab = identity.visitor_for_token(workspace, raw)
     assert first_tab.has_conversation is False and second_tab.has_conversation is False
     holding, done = threading.Event(), threading.Event()
-    errors = []
+    errors, second = [], []
 
     def first():
         try:
             with transaction.atomic():
                 actions.post_customer_message(first_tab, "From the first tab")
                 holding.set()
-                done.wait(0.5)  # the second tab is waiting for the lock meanwhile
+                done.wait(10)  # until the second tab is seen waiting for the lock
         except Exception as exc:
             errors.append(exc)
         finally:
             holding.set()
             db_connection.close()
 
-    thread = threading.Thread(target=first)
-    thread.start()
+    def then_second():
+        try:
+            second.append(actions.post_customer_message(second_tab, "From the second tab"))
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            db_connection.close()
+
+    def waiting_for_a_lock() -> int:
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            return cursor.fetchone()[0]
+
+    threads = [threading.Thread(target=first), threading.Thread(target=then_second)]
+    threads[0].start()
     assert holding.wait(5)
-    second = actions.post_customer_message(second_tab, "From the second tab")
-    done.set()
-    thread.join(5)
+    threads[1].start()
+    try:
+        wait_for(waiting_for_a_lock, 5, message="the second tab to wait for the first one's lock")
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(5)
     assert errors == []
     conversations = Conversation.objects.filter(contact_id=visitor.contact_id)
     assert conversations.count() == 1
@@ -625,4 +645,4 @@ def test_two_first_messages_at_once_open_one_conversation(workspace):
         "From the first tab",
         "From the second tab",
     ]
-    assert second.conversation_id == conversations.get().pk
+    assert second[0].conversation_id == conversations.get().pk

@@ -10,6 +10,7 @@ import pytest
 import websockets
 
 from tests.processes import Stack, stack_env
+from tests.waiting import wait_for_async
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +36,10 @@ class WebLog:
             return f.read().decode(errors="replace")
 
     async def wait_for(self, needle: str, timeout: float = 5) -> str:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while needle not in (text := self.text()) and loop.time() < deadline:
-            await asyncio.sleep(0.05)
-        return text
+        """The log once `needle` is in it."""
+        return await wait_for_async(
+            lambda: needle in (text := self.text()) and text, timeout, message=lambda: f"{needle!r} in\n{self.text()}"
+        )
 
 
 @pytest.fixture
@@ -68,18 +68,15 @@ async def close_code(ws, timeout: float = 5) -> int | None:
         return closed.rcvd.code if closed.rcvd else None
 
 
-async def receive_until_quiet(ws, quiet: float = 0.5, timeout: float = 10) -> list[tuple[float, str]]:
-    """(arrival time, frame) of everything received until nothing came for `quiet` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+async def receive_until_quiet(ws, quiet: float = 0.5, timeout: float = 10) -> list[str]:
+    """Every frame received until nothing came for `quiet` seconds (or `timeout` has passed)."""
     frames = []
-    while loop.time() < deadline:
-        try:
-            frame = await asyncio.wait_for(ws.recv(), quiet)
-        except (TimeoutError, websockets.ConnectionClosed):
-            break
-        frames.append((loop.time(), frame))
-    return frames
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                frames.append(await asyncio.wait_for(ws.recv(), quiet))
+    except (TimeoutError, websockets.ConnectionClosed):
+        return frames
 
 
 def frame(kind: str, **fields) -> str:

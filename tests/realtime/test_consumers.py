@@ -19,8 +19,11 @@ from django.utils import timezone
 
 from helpdesk.asgi import application
 from helpdesk.conversations import actions, identity
+from helpdesk.conversations.intake import TYPING_PER_SECOND
 from helpdesk.conversations.models import Message
-from helpdesk.realtime import groups
+from helpdesk.lib import ratelimit
+from helpdesk.realtime import consumers, groups
+from tests.waiting import wait_for_async
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ORIGIN = (b"origin", b"http://localhost")
@@ -307,6 +310,97 @@ def test_typing_indicators_cross_both_ways(workspace, agent, visitor):
     assert 'id="typing"' in at_widget and f"{agent.display_name} is typing" in at_widget
 
 
+class FakeClock:
+    """`time` for the consumers and the rate limits: it moves only when the test says so."""
+
+    def __init__(self):
+        self.now = 1_800_000_000.25
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(consumers, "time", fake)
+    monkeypatch.setattr(ratelimit, "time", fake)
+    return fake
+
+
+TYPING_FLOOD = 10  # typing frames a second: far over the allowance, within a socket's burst of frames
+
+
+async def typing_before(comm: WebsocketCommunicator, typing: str, marker: str) -> int:
+    """How many typing pushes the socket received before the first frame with `marker`."""
+    count = 0
+    while marker not in (received := await comm.receive_from(timeout=5)):
+        count += typing in received
+    return count
+
+
+def test_a_visitors_typing_flood_reaches_the_agents_typing_per_second_times_a_second(workspace, agent, visitor, clock):
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "Hi").conversation
+
+    async def scenario():
+        widget = widget_socket(workspace, raw)
+        inbox = await inbox_socket(agent)
+        assert (await widget.connect())[0]
+        assert (await inbox.connect())[0]
+        counts = []
+        for second in range(2):
+            for _ in range(TYPING_FLOOD):
+                await widget.send_to(text_data=json.dumps({"type": "typing"}))
+            # Frames are handled in order: the agents get this message after every typing push.
+            body = f"After flood {second}"
+            await widget.send_to(
+                text_data=json.dumps({"type": "message", "body": body, "client_id": CLIENT_ID[:-1] + str(second)})
+            )
+            counts.append(await typing_before(inbox, f'id="typing-{conversation.pk}"', body))
+            clock.advance(1)
+        await widget.disconnect()
+        await inbox.disconnect()
+        return counts
+
+    assert run(scenario) == [TYPING_PER_SECOND, TYPING_PER_SECOND]
+
+
+def test_an_agents_typing_flood_reaches_the_visitor_typing_per_second_times_a_second(workspace, agent, visitor, clock):
+    v, raw = visitor
+    hi = actions.post_customer_message(v, "Hi")
+    conversation = hi.conversation
+
+    async def scenario():
+        widget = widget_socket(workspace, raw)
+        inbox = await inbox_socket(agent)
+        assert (await widget.connect())[0]
+        assert (await inbox.connect())[0]
+        counts = []
+        for second in range(2):
+            for _ in range(TYPING_FLOOD):
+                await inbox.send_to(text_data=json.dumps({"type": "typing", "conversation": conversation.pk}))
+            # Frames are handled in order: once the resume is answered, every typing frame was.
+            await inbox.send_to(text_data=json.dumps({"type": "resume", "conversation": conversation.pk, "after": 0}))
+            while f'id="m-{hi.pk}"' not in await inbox.receive_from(timeout=5):  # the replay's first message
+                pass
+            body = f"After flood {second}"
+            await database_sync_to_async(actions.post_agent_reply)(conversation, agent, body)
+            counts.append(await typing_before(widget, 'id="typing"', body))
+            clock.advance(1)
+        await widget.disconnect()
+        await inbox.disconnect()
+        return counts
+
+    assert run(scenario) == [TYPING_PER_SECOND, TYPING_PER_SECOND]
+
+
 CLIENT_ID = "5f0c2d1e-8a4b-4c3d-9e2f-1a2b3c4d5e6f"
 
 
@@ -387,9 +481,14 @@ def test_pushes_reach_an_agent_while_the_database_thread_is_busy(workspace, agen
         inbox = await inbox_socket(agent)
         assert (await inbox.connect())[0]
         await receive_all(inbox)
-        gate = threading.Event()
-        busy = asyncio.ensure_future(sync_to_async(gate.wait)())  # holds the database thread
-        await asyncio.sleep(0.05)
+        holding, gate = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            holding.set()
+            gate.wait(10)
+
+        busy = asyncio.ensure_future(sync_to_async(hold)())  # holds the database thread
+        await wait_for_async(holding.is_set, message="the database thread to be held")
         try:
             await get_channel_layer().group_send(groups.agents(workspace.pk), {"type": "push", "html": "<p>pushed</p>"})
             received = await inbox.receive_from(timeout=2)

@@ -148,7 +148,7 @@ def test_a_message_with_nul_characters_is_saved_without_them_over_the_socket(web
                     "message", body="Hello\x00 there\x00\ud800", client_id=CLIENT_ID, page_url="https://acme.test/\x00p"
                 )
             )
-            return "".join(text for _at, text in await receive_until_quiet(ws))
+            return "".join(await receive_until_quiet(ws))
 
     ack = asyncio.run(scenario())
     message = Message.objects.get(client_id=CLIENT_ID)

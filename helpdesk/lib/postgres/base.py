@@ -17,7 +17,7 @@ class DatabaseWrapper(PostgresDatabaseWrapper):
     @property
     def pool(self):
         pool = super().pool  # type: ignore[misc]  # Django 5.1's pool is missing from django-stubs
-        # psycopg_pool keeps the check in `_check` (tests/test_dbpool.py fails if that changes)
+        # psycopg_pool keeps the check in `_check` (tests/lib/test_dbpool.py fails if that changes)
         if pool is not None and getattr(pool, "_check", dbpool.check_connection) is not dbpool.check_connection:
             pool._check = dbpool.check_connection
         return pool

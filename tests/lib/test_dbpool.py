@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import os
 import resource
-import time
 
 import psycopg
+import psycopg_pool.pool
 import pytest
 from django.db import connection
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from helpdesk.lib import dbpool
 from tests.processes import SocketProxy, postgres_socket
+from tests.waiting import wait_for
 
 
 def _conninfo(proxy: SocketProxy) -> str:
@@ -25,6 +26,15 @@ def _conninfo(proxy: SocketProxy) -> str:
 def test_the_pool_serves_again_within_about_a_second_of_the_database_returning():
     proxy = SocketProxy(postgres_socket())
     pool = ConnectionPool(_conninfo(proxy), min_size=1, max_size=2, timeout=2, open=True)
+    retries: list[float] = []  # the pool's own schedule: after each failed attempt, the delay to the next
+    schedule = pool.schedule_task
+
+    def recording(task, delay):
+        if isinstance(task, psycopg_pool.pool.AddConnection):
+            retries.append(delay)
+        schedule(task, delay)
+
+    pool.schedule_task = recording
     try:
         pool.wait(timeout=10)
         proxy.cut()
@@ -33,11 +43,12 @@ def test_the_pool_serves_again_within_about_a_second_of_the_database_returning()
                 conn.execute("select 1")
         with pytest.raises(PoolTimeout):  # a client during the outage: the pool tries to grow too
             pool.getconn(timeout=0.5)
-        # Its replacement, and the attempt to grow, have been trying since. With the library's
-        # doubling backoff the attempts would now be ~1, ~3 and ~7 s after the cut (at the
-        # earliest 6.3 s, with jitter): a client arriving when the database is back at 4 s
-        # would time out at 6 s.
-        time.sleep(4)
+        # Its replacement, and the attempt to grow, have been trying since: two attempts each.
+        # With the library's doubling backoff the second delays would be ~2 s (then 4, 8, ...:
+        # after a long outage the next attempt could be minutes away); here every one is about
+        # a second (±10% jitter), however long the outage lasts.
+        wait_for(lambda: len(retries) >= 4, 10, message=lambda: f"four failed attempts; scheduled: {retries}")
+        assert max(retries) <= dbpool.RECONNECT_INTERVAL * 1.1, retries
         proxy.restore()
         with pool.connection(timeout=2) as conn:
             assert conn.execute("select 1").fetchone() == (1,)
@@ -46,19 +57,29 @@ def test_the_pool_serves_again_within_about_a_second_of_the_database_returning()
         proxy.close()
 
 
-def test_connections_that_died_while_idle_are_never_handed_out():
+def test_connections_that_died_while_idle_are_never_handed_out(monkeypatch):
     """The database restarted (here: every connection through the proxy is cut) while three
     connections sat idle in the pool: the next clients get working connections, at once."""
+    # A client whose connection fails its check pauses before taking the next one, a second and
+    # more from the second failure on (the library's backoff): record those pauses.
+    pauses: list[float] = []
+    real_sleep = psycopg_pool.pool.sleep
+
+    def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(psycopg_pool.pool, "sleep", sleep)
     proxy = SocketProxy(postgres_socket())
     pool = ConnectionPool(_conninfo(proxy), min_size=3, max_size=3, timeout=5, check=dbpool.check_connection, open=True)
     try:
         pool.wait(timeout=10)
         proxy.cut()
         proxy.restore()
-        started = time.monotonic()
         conns = [pool.getconn() for _ in range(3)]
         assert [c.execute("select 1").fetchone() for c in conns] == [(1,)] * 3
-        assert time.monotonic() - started < 1.5  # no second's pause for each dead connection
+        # One dead connection found, and the others replaced with it: no pause for each of them.
+        assert [p for p in pauses if p > 0] == [], pauses
         for c in conns:
             pool.putconn(c)
     finally:

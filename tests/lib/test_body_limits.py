@@ -8,7 +8,6 @@ import json
 import shlex
 import socket
 import sys
-import time
 from contextlib import closing
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from helpdesk.workspace.models import Workspace
 from tests import livehttp
 from tests.conftest import make_member
 from tests.processes import ROOT, Stack, free_port, stack_env
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
 
@@ -86,14 +86,13 @@ def test_the_procfiles_web_command_refuses_it_too(tmp_path, transactional_db):
     argv[0] = str(Path(sys.executable).parent / "daphne")
     stack._spawn("web", argv, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                sock = socket.create_connection(("127.0.0.1", int(stack.env["PORT"])), timeout=10)
-                break
-            except OSError:
-                assert time.monotonic() < deadline, stack.output()
-                time.sleep(0.1)
+        sock = wait_for(
+            lambda: socket.create_connection(("127.0.0.1", int(stack.env["PORT"])), timeout=10),
+            30,
+            interval=0.1,
+            ignoring=(OSError,),
+            message=lambda: f"the web to listen\n{stack.output()}",
+        )
         sock.sendall(_post_head("/healthz", f"Content-Length: {200 * MB}\r\n"))
         assert livehttp.status_of(livehttp.read_response(sock)) == 413
         sock.close()

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -27,6 +26,7 @@ import pytest
 
 from helpdesk.lib import embedded
 from tests.processes import ROOT, free_port
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -62,7 +62,6 @@ class Run:
         )
         self.env = env
         self.lines: list[str] = []
-        self._new_line = threading.Condition()
         self.proc = subprocess.Popen(
             [sys.executable, "manage.py", "run"],
             cwd=ROOT,
@@ -76,9 +75,7 @@ class Run:
 
     def _read(self) -> None:
         for line in self.proc.stdout:
-            with self._new_line:
-                self.lines.append(line.rstrip("\n"))
-                self._new_line.notify_all()
+            self.lines.append(line.rstrip("\n"))
 
     @property
     def output(self) -> str:
@@ -86,17 +83,17 @@ class Run:
 
     def until(self, done, seconds: float, *, every=None):
         """Look until `done()` is true; `every()` runs at each look (and must not fail)."""
-        deadline = time.monotonic() + seconds
-        while True:
+
+        def look():
             if every is not None:
                 every()
             result = done()
-            if result:
-                return result
-            assert time.monotonic() < deadline, f"gave up waiting; output so far:\n{self.output}"
-            assert self.proc.poll() is None, f"manage.py run exited with {self.proc.returncode}:\n{self.output}"
-            with self._new_line:
-                self._new_line.wait(timeout=0.1)
+            assert result or self.proc.poll() is None, (
+                f"manage.py run exited with {self.proc.returncode}:\n{self.output}"
+            )
+            return result
+
+        return wait_for(look, seconds, message=lambda: f"manage.py run; output so far:\n{self.output}")
 
     def line(self, pattern: str, after: int = 0) -> str | None:
         return next((line for line in self.lines[after:] if re.match(pattern, line)), None)
@@ -298,10 +295,8 @@ def test_a_postgresql_killed_outright_is_started_again_by_a_process_that_had_sta
     embedded.ensure_postgres(pgdata, run_dir)
     old = run.pg_pid()
     os.kill(old, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while _alive(old):  # dead: a zombie (init reaps it about a second later), or gone
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    # dead: a zombie (init reaps it about a second later), or gone
+    wait_for(lambda: not _alive(old), 10, interval=0.01, message="the killed server to die")
 
     settings = embedded.ensure_postgres(pgdata, run_dir)
 

@@ -1,5 +1,5 @@
 """The ASGI layer of the body limits, as any ASGI server would drive the application (daphne's
-own layer is tested against a real daphne in tests/test_body_limits.py)."""
+own layer is tested against a real daphne in tests/lib/test_body_limits.py)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _run(path: str, chunks: list[bytes], headers: list[tuple[bytes, bytes]] = ()
     async def receive():
         nonlocal read
         if not queue:
-            await asyncio.sleep(3600)  # nothing more: the client waits for the answer
+            await asyncio.Event().wait()  # never set: the client sends nothing more and waits for the answer
         read += 1
         body = queue.pop(0)
         return {"type": "http.request", "body": body, "more_body": bool(queue)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -22,12 +21,17 @@ from helpdesk.knowledge.tasks import index_faq
 from helpdesk.ops.worker import _heartbeat_key, recover_orphans
 from tests.knowledge.embedding_stub import EmbeddingStub
 from tests.processes import Stack, stack_env
+from tests.waiting import wait_for
 
 
 def _queued(**fields) -> DBTaskResult:
     result = send_away_reply.enqueue(1)
     DBTaskResult.objects.filter(id=result.id).update(**fields)
     return DBTaskResult.objects.get(id=result.id)
+
+
+def _wait_for(condition, timeout: float, what: str, stack: Stack) -> None:
+    wait_for(condition, timeout, message=lambda: f"{what}\n{stack.output()}")
 
 
 def test_a_task_of_a_dead_worker_is_queued_again(db):
@@ -59,14 +63,21 @@ def test_an_idle_worker_wakes_on_notify_not_on_its_poll(workspace, tmp_path, set
         tmp_path,
     )
     try:
-        time.sleep(2.5)  # let it start, look once, and go to sleep for a minute
+        # Started, and idle: it ran a first task (found by its first look or woken for it), then
+        # looked again, found nothing, and went to sleep for a minute.
+        first = send_away_reply.enqueue(123456789)  # a task for nothing: done at once
+        _wait_for(
+            lambda: DBTaskResult.objects.get(id=first.id).status == "SUCCESSFUL", 20, "the worker to start", stack
+        )
         assert worker.poll() is None, stack.output()
         visitor, _raw = identity.start_visitor(workspace)
         conversation = actions.post_customer_message(visitor, "Anyone?").conversation
-        deadline = time.monotonic() + 5
-        while not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists():
-            assert time.monotonic() < deadline, "the worker slept through the NOTIFY\n" + stack.output()
-            time.sleep(0.05)
+        _wait_for(
+            conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists,
+            5,
+            "the away reply (the worker slept through the NOTIFY)",
+            stack,
+        )
     finally:
         stack.stop()
 
@@ -83,10 +94,7 @@ def test_a_deferred_task_is_found_by_the_poll_once_it_is_due(workspace, tmp_path
         visitor, _raw = identity.start_visitor(workspace)
         message = actions.post_customer_message(visitor, "Anyone?")
         conversation = message.conversation
-        deadline = time.monotonic() + 10
-        while not conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists():
-            assert time.monotonic() < deadline, "the deferred away reply never ran\n" + stack.output()
-            time.sleep(0.05)
+        _wait_for(conversation.messages.filter(author_kind=Message.Author.SYSTEM).exists, 10, "the away reply", stack)
         reply = conversation.messages.get(author_kind=Message.Author.SYSTEM)
         assert reply.created_at - message.created_at >= timedelta(seconds=1)
     finally:
@@ -117,13 +125,6 @@ def _embedding_worker_env(stub: EmbeddingStub) -> dict:
         OPENAI_TIMEOUT="60",
     )
     return env
-
-
-def _wait_for(condition, timeout: float, what: str, stack: Stack) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}\n{stack.output()}"
-        time.sleep(0.05)
 
 
 @pytest.mark.processes
