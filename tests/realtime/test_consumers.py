@@ -372,6 +372,30 @@ def test_a_visitors_typing_flood_reaches_the_agents_typing_per_second_times_a_se
     assert run(scenario) == [TYPING_PER_SECOND, TYPING_PER_SECOND]
 
 
+def test_typing_after_two_quick_messages_still_reaches_the_agents(workspace, agent, visitor, clock):
+    """Someone who sends two short messages within a second sends three typing frames in it (one
+    as they start, one as each next message is begun): every one is pushed, none is dropped."""
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "Hi").conversation
+
+    async def scenario():
+        widget = widget_socket(workspace, raw)
+        inbox = await inbox_socket(agent)
+        assert (await widget.connect())[0]
+        assert (await inbox.connect())[0]
+        for n in range(3):
+            await widget.send_to(text_data=json.dumps({"type": "typing"}))
+            await widget.send_to(
+                text_data=json.dumps({"type": "message", "body": f"Quick {n}", "client_id": CLIENT_ID[:-1] + str(n)})
+            )
+        count = await typing_before(inbox, f'id="typing-{conversation.pk}"', "Quick 2")
+        await widget.disconnect()
+        await inbox.disconnect()
+        return count
+
+    assert run(scenario) == 3
+
+
 def test_an_agents_typing_flood_reaches_the_visitor_typing_per_second_times_a_second(workspace, agent, visitor, clock):
     v, raw = visitor
     hi = actions.post_customer_message(v, "Hi")
