@@ -180,7 +180,3 @@ class Message(models.Model):
     @property
     def is_public(self) -> bool:
         return not self.private
-
-    @property
-    def from_customer(self) -> bool:
-        return self.author_kind == self.Author.CUSTOMER
