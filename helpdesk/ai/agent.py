@@ -50,7 +50,7 @@ PERSON_REQUEST = re.compile(
     r"|talk to (someone|somebody)|speak (to|with) (someone|somebody|a|an|your))\b",
     re.I,
 )
-HANDOFF_MESSAGE = "I'm passing your question to our team. A person will reply here."
+HANDOFF_MESSAGE = "I'm passing your question to our team."
 
 
 def provider_config(ai: AISettings) -> provider.ProviderConfig | None:
@@ -341,9 +341,13 @@ def _hand_over(run: AIRun, conversation: Conversation, reason: str, *, message: 
         locked = AIRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != AIRun.Status.RUNNING:
             return
+        # Said once, now: the AI stays quiet after this, until an agent hands the conversation
+        # back. `expected.offer_email` marks where continuing by email will be offered.
+        state = presence.availability(conversation.workspace)
+        expected = presence.expectation(conversation.workspace, state)
         text = message or HANDOFF_MESSAGE
-        if not presence.available(conversation.workspace) and conversation.workspace.away_message:
-            text = f"{text} {conversation.workspace.away_message}"
+        if not message or not state.online:  # a fallback message says a person will reply
+            text = f"{text} {expected.text}"
         actions.hand_over(conversation, reason, text)
         _finish(run, AIRun.Status.HANDED_OVER, reason)
 

@@ -359,15 +359,16 @@ def resolve_by_customer(conversation: Conversation) -> Conversation:
     return conversation
 
 
-def post_away_reply(conversation: Conversation) -> Message | None:
-    """The workspace's away message, once per conversation, unless someone answered already."""
+def post_away_reply(conversation: Conversation, text: str) -> Message | None:
+    """The away reply (the workspace's away message, with when the team is back), once per
+    conversation, unless someone answered already; none when `text` is empty."""
     with transaction.atomic():
         conversation = (
             Conversation.objects.select_for_update(of=("self",))
             .select_related("workspace", "contact")
             .get(pk=conversation.pk)
         )
-        text = conversation.workspace.away_message.strip()
+        text = text.strip()
         answered = conversation.messages.filter(private=False).exclude(author_kind=Message.Author.CUSTOMER).exists()
         if not text or answered:
             return None

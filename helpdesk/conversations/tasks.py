@@ -16,9 +16,12 @@ from helpdesk.conversations.models import Conversation
 @task()
 def send_away_reply(conversation_id: int) -> None:
     conversation = Conversation.objects.select_related("workspace").filter(pk=conversation_id).first()
-    if conversation is None or presence.available(conversation.workspace):
+    if conversation is None:
         return
-    actions.post_away_reply(conversation)
+    state = presence.availability(conversation.workspace)
+    if state.online:
+        return
+    actions.post_away_reply(conversation, presence.away_text(conversation.workspace, state))
 
 
 def enqueue_away_reply(conversation_id: int) -> None:

@@ -14,6 +14,12 @@ recovering the tasks of workers that died mid-task, and serving each queue on it
   more. Tasks are written to be safe to re-run: they take IDs, re-read, and check what is
   already done. A loop that fails stops its whole process (exit code 1), so that the process
   manager restarts it and the tasks it held are recovered.
+- Every PRESENCE_SWEEP_SECONDS a thread of its own pushes to the open widgets of any workspace
+  whose availability changed with nobody writing (an agent's presence ran out, business hours
+  began or ended): helpdesk.accounts.presence.sweep. In the worker rather than in the web
+  processes: it needs no socket of its own (the push goes through the channel layer to every
+  web process), a busy queue does not hold it up, and however many workers run it, the
+  compare-and-set on Workspace.widget_availability pushes each change once.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 # The task modules' heavy imports (the openai client, retrieval), loaded with the worker rather
 # than inside the first customer's reply.
+from helpdesk.accounts import presence
 from helpdesk.ai import agent, provider  # noqa: F401
 from helpdesk.knowledge import embeddings, retrieval  # noqa: F401
 
@@ -45,6 +52,7 @@ logger = logging.getLogger("helpdesk.worker")
 CHANNEL = "helpdesk_tasks"
 HEARTBEAT_SECONDS = 1
 SWEEP_SECONDS = 2
+PRESENCE_SWEEP_SECONDS = 2
 
 
 def dead_after() -> int:
@@ -94,6 +102,7 @@ class Worker(BaseWorker):
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, ",".join(self.queue_names))
         self._sweep_lock = threading.Lock()
         threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
+        threading.Thread(target=self._sweep_presence_forever, name="presence", daemon=True).start()
         if settings.EMBEDDING_PROVIDER == "local":
             try:
                 embeddings.embed_query("warm-up")  # loads the local model (seconds) before any customer waits
@@ -143,6 +152,18 @@ class Worker(BaseWorker):
             except Exception:
                 logger.exception("heartbeat failed")
             time.sleep(HEARTBEAT_SECONDS)
+
+    def _sweep_presence_forever(self) -> None:
+        # A thread of its own (with its own database connection), so that a long task does not
+        # leave the widgets saying "online" after the last agent left.
+        while True:
+            time.sleep(PRESENCE_SWEEP_SECONDS)
+            try:
+                presence.sweep()
+            except Exception:
+                logger.exception("presence sweep failed")
+            finally:
+                connections.close_all()  # this thread's own: back to the pool until the next sweep
 
     def housekeeping(self) -> None:
         """The recovery sweep, every SWEEP_SECONDS, by whichever loop comes first."""

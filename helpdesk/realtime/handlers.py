@@ -43,10 +43,11 @@ def widget_visitor(token: str, visitor_token: str, ip: str) -> Visitor | int:
         return codes.FORBIDDEN
     workspace = Workspace.objects.filter(public_token=token, widget_enabled=True).first()
     visitor = identity.visitor_for_token(workspace, visitor_token) if workspace is not None else None
-    if visitor is None:
+    if visitor is None or workspace is None:
         return codes.FORBIDDEN
     if intake.live_refusal(visitor_id=visitor.pk):
         return codes.TOO_MANY
+    visitor.workspace = workspace  # read already: the resumes' availability needs it
     return visitor
 
 
@@ -61,10 +62,12 @@ def widget_replay(visitor: Visitor, after: int) -> str:
 
 
 def widget_replay_limited(visitor: Visitor, after: int, ip: str) -> str | None:
-    """A resume frame's replay, or None when the visitor or their address is over the limit."""
+    """A resume frame's replay, or None when the visitor or their address is over the limit.
+    With the workspace's availability: pushes missed while the socket was down include it."""
     if intake.live_refusal(ip=ip, visitor_id=visitor.pk):
         return None
-    return widget_replay(visitor, after)
+    availability = render_to_string("widget/chat.html#availability-oob", presence.widget_state(visitor.workspace))
+    return widget_replay(visitor, after) + availability
 
 
 def widget_message(visitor: Visitor, body, client_id, page_url, ip: str) -> bool:

@@ -59,6 +59,9 @@ class Workspace(models.Model):
     business_hours = models.JSONField(
         default=dict, blank=True, help_text='{"mon": ["09:00", "17:00"], ...}; a missing day is closed.'
     )
+    # What the open widgets were last told (online / away / closed; "" before the first push):
+    # helpdesk.accounts.presence.refresh_widgets pushes a change once, whichever process sees it.
+    widget_availability = models.CharField(max_length=10, blank=True, default="", editable=False)
     allowed_domains = models.TextField(
         blank=True,
         help_text="One origin or host a line (https://example.com, *.example.com). Empty: any site may embed the widget.",

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from helpdesk.accounts import presence
+from helpdesk.accounts.models import Membership
 from helpdesk.ai import agent as ai_agent
 from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
 from helpdesk.asgi import application
 from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Conversation, Message
+from helpdesk.workspace import hours
 from tests.ai.conftest import add_article, add_faq
 
 SHIPPING = (
@@ -189,6 +195,65 @@ def test_the_ai_stays_quiet_after_a_handover_until_handed_back(db, stub, knowled
     third = ask(visitor, "How long does delivery to Norway take?")
     ai_agent.answer(third.pk)
     assert len(ai_messages(first.conversation)) == 1
+
+
+def told_the_visitor(conversation: Conversation) -> list[str]:
+    """What the visitor was told besides answers: the public system messages."""
+    return list(
+        conversation.messages.filter(author_kind=Message.Author.SYSTEM, private=False).values_list("body", flat=True)
+    )
+
+
+def test_after_a_handover_the_visitor_is_told_once_what_to_expect_and_the_ai_stays_quiet(
+    db, stub, knowledge, visitor, workspace
+):
+    first = ask(visitor, "I need a human")
+    ai_agent.answer(first.pk)
+    # Then even the FAQ's exact question gets no AI answer, and no second message: the visitor
+    # knows already.
+    for text in ("How do I reset my password?", "Hello? Anyone there?"):
+        later = ask(visitor, text)
+        ai_agent.answer(later.pk)
+        assert AIRun.objects.get(trigger=later).reason == "handed over to a person"
+    conversation = first.conversation
+    assert ai_messages(conversation) == [] and stub.chat_requests() == []
+    [told] = told_the_visitor(conversation)
+    assert told == f"{ai_agent.HANDOFF_MESSAGE} {workspace.away_message}"  # nobody online
+
+
+def test_with_an_agent_online_the_handover_says_someone_will_reply_here(db, stub, knowledge, visitor, agent):
+    presence.touch(Membership.objects.get(user=agent))
+    question = ask(visitor, "Can I talk to a real person please?")
+    ai_agent.answer(question.pk)
+    [told] = told_the_visitor(question.conversation)
+    assert told == f"{ai_agent.HANDOFF_MESSAGE} {presence.ONLINE_EXPECTATION}"
+    assert "away" not in told
+
+
+def test_outside_business_hours_the_handover_says_when_the_team_is_back(
+    db, stub, knowledge, visitor, workspace, agent, monkeypatch
+):
+    workspace.business_hours_enabled = True
+    workspace.timezone = "Europe/Berlin"
+    workspace.business_hours = {day: ["09:00", "17:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+    workspace.save()
+    saturday = datetime(2026, 11, 28, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    monkeypatch.setattr(hours, "timezone", SimpleNamespace(now=lambda: saturday))
+    presence.touch(Membership.objects.get(user=agent))  # online, but the office is closed
+    question = ask(visitor, "I need a human")
+    ai_agent.answer(question.pk)
+    [told] = told_the_visitor(question.conversation)
+    assert told.startswith(ai_agent.HANDOFF_MESSAGE)
+    assert told.endswith("We're back Monday at 9:00 (Europe/Berlin).")
+
+
+def test_handed_back_and_handed_over_again_the_visitor_is_told_again(db, stub, knowledge, visitor, agent):
+    first = ask(visitor, "I need a human")
+    ai_agent.answer(first.pk)
+    actions.hand_back(first.conversation, agent)
+    again = ask(visitor, "Let me speak to a representative")
+    ai_agent.answer(again.pk)
+    assert len(told_the_visitor(first.conversation)) == 2
 
 
 def test_it_never_answers_over_an_assigned_agent_who_is_online(db, stub, knowledge, visitor, agent):

@@ -3,7 +3,7 @@ shows the away message and a new conversation gets it as its reply, even with an
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -108,3 +108,37 @@ def test_outside_business_hours_a_new_conversation_gets_the_away_reply_even_with
     assert enqueued == [(send_away_reply.name, (message.conversation_id,))]
     send_away_reply.call(message.conversation_id)
     assert message.conversation.messages.filter(body="Closed now, back Monday at 9.").exists()
+
+
+def test_the_next_opening_is_found_in_the_workspace_timezone(workspace):
+    workspace.business_hours_enabled = True
+    workspace.timezone = "Europe/Berlin"
+    workspace.business_hours = {"mon": ["09:00", "17:00"], "wed": ["10:30", "12:00"]}
+    berlin = ZoneInfo("Europe/Berlin")
+    monday_early = datetime(2026, 11, 30, 7, 0, tzinfo=berlin)
+    assert hours.next_opening(workspace, monday_early) == monday_early.replace(hour=9)
+    assert hours.describe_opening(workspace, monday_early.replace(hour=9), monday_early) == (
+        "today at 9:00 (Europe/Berlin)"
+    )
+    monday_late = monday_early.replace(hour=18)
+    wednesday = datetime(2026, 12, 2, 10, 30, tzinfo=berlin)
+    assert hours.next_opening(workspace, monday_late) == wednesday
+    assert hours.describe_opening(workspace, wednesday, monday_late) == "Wednesday at 10:30 (Europe/Berlin)"
+    tuesday = datetime(2026, 12, 1, 23, 0, tzinfo=ZoneInfo("UTC"))  # midnight in Berlin: Wednesday
+    assert hours.describe_opening(workspace, wednesday, tuesday) == "today at 10:30 (Europe/Berlin)"
+    assert hours.describe_opening(workspace, wednesday, tuesday - timedelta(hours=2)) == (
+        "tomorrow at 10:30 (Europe/Berlin)"
+    )
+    # Only Monday open, and Monday's hours are over: a week ahead
+    workspace.business_hours = {"mon": ["09:00", "17:00"]}
+    next_monday = datetime(2026, 12, 7, 9, 0, tzinfo=berlin)
+    assert hours.next_opening(workspace, monday_late) == next_monday
+    assert hours.describe_opening(workspace, next_monday, monday_late) == "next Monday at 9:00 (Europe/Berlin)"
+
+
+def test_there_is_no_next_opening_with_hours_off_or_no_day_open(workspace):
+    now = datetime(2026, 11, 30, 7, 0, tzinfo=ZoneInfo("UTC"))
+    assert hours.next_opening(workspace, now) is None  # business hours are off
+    workspace.business_hours_enabled = True
+    workspace.business_hours = {"mon": ["bad"], "tue": None}
+    assert hours.next_opening(workspace, now) is None
