@@ -106,8 +106,12 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
             conversation.last_customer_message_at = now
             conversation.last_message_preview = _preview(body)
             touched = ["last_message_at", "last_customer_message_at", "last_message_preview"]
+            # The status says whose turn it is: after the customer writes, the team's.
             if conversation.status == Conversation.Status.RESOLVED:
                 touched += _reopen(conversation)
+            elif conversation.status in (Conversation.Status.PENDING, Conversation.Status.ON_HOLD):
+                conversation.status = Conversation.Status.OPEN
+                touched.append("status")
             if page_url and not conversation.page_url:
                 conversation.page_url = page_url
                 touched.append("page_url")
@@ -120,6 +124,8 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
             contact.save(update_fields=["last_seen_at", "last_page_url"])
         message.conversation = conversation
         events.message_created(message, notify=True)
+        if "status" in touched:
+            events.status_changed(conversation)
         _after_customer_message(conversation, message, created, facts)
     return message
 
@@ -166,10 +172,13 @@ def post_agent_reply(conversation: Conversation, agent: User, body: str, *, priv
             if conversation.assignee_id is None:
                 conversation.assignee = agent
                 fields.append("assignee")
+            if conversation.waiting_since is not None:  # a person has answered
+                conversation.waiting_since = None
+                fields.append("waiting_since")
         conversation.save(update_fields=fields)
         message.conversation = conversation
         events.message_created(message)
-        if "status" in fields or "assignee" in fields:
+        if {"status", "assignee", "waiting_since"} & set(fields):
             events.conversation_changed(conversation)
     return message
 
@@ -186,7 +195,8 @@ def _resolve(conversation: Conversation) -> list[str]:
         .distinct()
     )
     conversation.ai_resolved = authors == {Message.Author.AI} and conversation.handed_over_at is None
-    return ["status", "resolved_at", "ai_resolved"]
+    conversation.waiting_since = None
+    return ["status", "resolved_at", "ai_resolved", "waiting_since"]
 
 
 def _reopen(conversation: Conversation, status: str = Conversation.Status.OPEN) -> list[str]:
@@ -316,10 +326,14 @@ def hand_over(conversation: Conversation, reason: str, text: str) -> Message:
         conversation.escalation_reason = reason[:200]
         conversation.resolved_at = None
         conversation.ai_resolved = False
+        now = timezone.now()
         fields = ["status", "assignee", "ai_paused", "escalation_reason", "resolved_at", "ai_resolved"]
         if conversation.handed_over_at is None:
-            conversation.handed_over_at = timezone.now()
+            conversation.handed_over_at = now
             fields.append("handed_over_at")
+        if conversation.waiting_since is None:
+            conversation.waiting_since = now
+            fields.append("waiting_since")
         conversation.save(update_fields=fields)
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
@@ -341,7 +355,8 @@ def hand_back(conversation: Conversation, agent: User) -> Conversation:
             return conversation
         conversation.ai_paused = False
         conversation.escalation_reason = ""
-        conversation.save(update_fields=["ai_paused", "escalation_reason"])
+        conversation.waiting_since = None  # the AI answers again
+        conversation.save(update_fields=["ai_paused", "escalation_reason", "waiting_since"])
         _system_note(conversation, f"{agent.display_name} handed the conversation back to the AI")
         events.conversation_changed(conversation)
     return conversation

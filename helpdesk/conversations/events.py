@@ -36,8 +36,24 @@ def controls_context(conversation: Conversation) -> dict:
 
 
 def conversation_changed(conversation: Conversation, *, notify: str = "") -> None:
-    """Status, priority or assignee changed: the row and the open header on every inbox."""
-    html = render_to_string("inbox/index.html#row-oob", {"c": conversation, "notify_text": notify}) + render_to_string(
-        "inbox/conversation.html#controls-oob", controls_context(conversation)
+    """Status, priority, assignee, handover or waiting changed: the row and the open header
+    (its line under the name, and the controls) on every inbox."""
+    html = (
+        render_to_string("inbox/index.html#row-oob", {"c": conversation, "notify_text": notify})
+        + render_to_string("inbox/conversation.html#controls-oob", controls_context(conversation))
+        + render_to_string("inbox/conversation.html#header-meta-oob", {"conversation": conversation})
     )
     broadcast.on_commit(groups.agents(conversation.workspace_id), html)
+
+
+def status_changed(conversation: Conversation) -> None:
+    """Only the status changed, by a customer's message (the hot path): the open header's
+    status control, which needs no query (the row goes with the message). Rendered after the
+    commit, once the message's pushes are on their way."""
+    broadcast.on_commit(
+        groups.agents(conversation.workspace_id),
+        lambda: render_to_string(
+            "inbox/conversation.html#status-control-oob",
+            {"conversation": conversation, "status_choices": Conversation.Status.choices},
+        ),
+    )

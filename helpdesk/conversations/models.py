@@ -90,6 +90,9 @@ class Conversation(models.Model):
     # When the conversation was first handed to a person (by the AI or its rules): a
     # conversation handed over is never "resolved by the AI", even after it is handed back.
     handed_over_at = models.DateTimeField(null=True, blank=True)
+    # Since when the visitor has waited for a person: set by a handover, cleared when an agent
+    # replies to the visitor, hands the conversation back to the AI, or it is resolved.
+    waiting_since = models.DateTimeField(null=True, blank=True)
     page_url = models.URLField(max_length=2000, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now)

@@ -113,8 +113,11 @@ def reply(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 
 def _controls(request: AuthenticatedHttpRequest, conv: Conversation) -> HttpResponse:
+    """The controls, and the header's line above them (handed over, waiting), as they are now."""
     conv.refresh_from_db()
-    return render(request, "inbox/conversation.html#controls", events.controls_context(conv))
+    html = render_to_string("inbox/conversation.html#controls", events.controls_context(conv), request=request)
+    html += render_to_string("inbox/conversation.html#header-meta-oob", {"conversation": conv})
+    return HttpResponse(html)
 
 
 @login_required

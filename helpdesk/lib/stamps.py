@@ -7,6 +7,7 @@ same text (the values arrive in the current time zone, as for `date`) without th
     {{ value|iso }}         2026-12-01T08:30:00+00:00   (as |date:"c")
     {{ value|hm }}          08:30                       (as |time:"H:i")
     {{ value|day_hm }}      Dec 1, 08:30                (as |date:"M j, H:i")
+    {{ value|elapsed }}     12 min                      (time since then; static/js/inbox.js keeps it current)
 
 Load them with {% load stamps %}.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django import template
+from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
 register = template.Library()
@@ -36,3 +38,21 @@ def day_hm(value: datetime | None) -> str:
     if not value:
         return ""
     return f"{str(MONTHS_3[value.month]).title()} {value.day}, {value.hour:02d}:{value.minute:02d}"
+
+
+def elapsed_text(seconds: float) -> str:
+    """How long, shortly: "<1 min", "12 min", "2 h 5 min", "3 d" (as inbox.js writes it)."""
+    minutes = max(0, int(seconds // 60))
+    if minutes < 1:
+        return "<1 min"
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 24 * 60:
+        hours, rest = divmod(minutes, 60)
+        return f"{hours} h {rest} min" if rest else f"{hours} h"
+    return f"{minutes // (24 * 60)} d"
+
+
+@register.filter(is_safe=True)
+def elapsed(value: datetime | None) -> str:
+    return elapsed_text((timezone.now() - value).total_seconds()) if value else ""

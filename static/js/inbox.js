@@ -1,6 +1,6 @@
 /* The agent inbox: live rows and threads (via live.js), catch-up after reconnects,
- * typing, presence heartbeat, unread count in the title, notifications and sound, and the
- * reply box's menu of canned responses. */
+ * typing, presence heartbeat, unread count in the title, notifications and sound, how long
+ * handed-over visitors have waited, and the reply box's menu of canned responses. */
 (function () {
   "use strict";
   var body = document.body;
@@ -122,7 +122,25 @@
   });
   setInterval(function () { if (socket) socket.send(JSON.stringify({ type: "ping" })); }, 25000);
 
-  document.addEventListener("hd:row", function (e) { notify(e.detail); updateTitle(); markSelected(); });
+  // "Waiting for a person · 12 min": the server wrote the time when it rendered; this keeps it
+  // current (the same words as helpdesk/lib/stamps.py elapsed_text).
+  function elapsedText(ms) {
+    var minutes = Math.max(0, Math.floor(ms / 60000));
+    if (minutes < 1) return "<1 min";
+    if (minutes < 60) return minutes + " min";
+    if (minutes < 1440) return Math.floor(minutes / 60) + " h" + (minutes % 60 ? " " + (minutes % 60) + " min" : "");
+    return Math.floor(minutes / 1440) + " d";
+  }
+  function updateWaiting() {
+    document.querySelectorAll("[data-waiting-since]").forEach(function (el) {
+      var since = Date.parse(el.getAttribute("data-waiting-since")), out = el.querySelector("[data-elapsed]");
+      if (!isNaN(since) && out) out.textContent = elapsedText(Date.now() - since);
+    });
+  }
+  setInterval(updateWaiting, 15000);
+  document.addEventListener("htmx:oobAfterSwap", updateWaiting);
+
+  document.addEventListener("hd:row", function (e) { notify(e.detail); updateTitle(); markSelected(); updateWaiting(); });
   document.addEventListener("hd:message", function (e) {
     scrollThread();
     if (e.detail.getAttribute("data-kind") === "customer") {
@@ -141,6 +159,7 @@
     }
     markSelected();
     updateTitle();
+    updateWaiting();
   });
 
   // Canned responses: "/" and a shortcut, at the start of the reply or after a space, opens a
@@ -288,6 +307,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     window.hdScanCursor(document.getElementById("pane"));
-    scrollThread(); markSelected(); updateTitle();
+    scrollThread(); markSelected(); updateTitle(); updateWaiting();
   });
 })();

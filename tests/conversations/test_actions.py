@@ -294,11 +294,92 @@ def test_an_agent_reopening_a_resolved_conversation_clears_the_resolution(conver
     assert conversation.ai_resolved is False
 
 
-def test_a_customer_message_keeps_a_pending_conversation_pending(visitor, conversation, agent):
+@pytest.mark.parametrize("status", [Conversation.Status.PENDING, Conversation.Status.ON_HOLD])
+def test_a_customer_message_on_a_pending_or_on_hold_conversation_opens_it(
+    visitor, conversation, agent, status, django_capture_on_commit_callbacks
+):
+    """The status says whose turn it is: once the customer writes, the team's. The row and the
+    open header's status control say so live."""
     v, _ = visitor
+    actions.set_status(conversation, agent, status)
+    agents = listen(groups.agents(conversation.workspace_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.post_customer_message(v, "Any news?")
+    conversation = refreshed(conversation)
+    assert conversation.status == Conversation.Status.OPEN
+    assert conversation.last_message_preview == "Any news?"
+    html = pushed(agents)
+    assert f'id="row-{conversation.pk}"' in html and 'data-status="open"' in html
+    assert f'id="status-{conversation.pk}" hx-swap-oob="true"' in html
+    assert '<option value="open" selected>' in html
+
+
+def test_opening_a_pending_conversation_costs_the_customer_message_no_query(
+    visitor, conversation, agent, django_assert_num_queries
+):
+    """The same statements as a message on an open conversation: the status is read with the
+    locked conversation and written in the message's one save."""
+    v, _ = visitor
+    actions.post_customer_message(v, "Warm-up")  # the contact's last-seen write is behind us
+    with CaptureQueriesContext(connection) as on_open:
+        actions.post_customer_message(v, "One more thing", client_id="c-open")
     actions.set_status(conversation, agent, Conversation.Status.PENDING)
-    actions.post_customer_message(v, "Any news?")
-    assert refreshed(conversation).status == Conversation.Status.PENDING
+    with django_assert_num_queries(len(on_open.captured_queries)):
+        actions.post_customer_message(v, "Any news?", client_id="c-pending")
+    assert refreshed(conversation).status == Conversation.Status.OPEN
+
+
+# ---------------------------------------------------------------- handover: waiting for a person
+
+
+def test_a_handover_waits_for_a_person_until_an_agent_replies(
+    visitor, conversation, agent, django_capture_on_commit_callbacks
+):
+    agents = listen(groups.agents(conversation.workspace_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.hand_over(conversation, "The visitor asked for a person", "Someone will reply here.")
+    waiting = refreshed(conversation)
+    assert waiting.waiting_since is not None
+    html = pushed(agents)
+    assert f'id="row-{conversation.pk}"' in html and f'id="meta-{conversation.pk}" hx-swap-oob="true"' in html
+    header = html[html.index(f'<p id="meta-{conversation.pk}"') :]
+    assert "Waiting for a person" in header[: header.index("</p>")]
+    row = html[html.rindex(f'<a id="row-{conversation.pk}"') :]
+    assert "Waiting for a person" in row[: row.index("</a>")]
+    v, _ = visitor
+    actions.post_customer_message(v, "Hello?")
+    actions.post_agent_reply(conversation, agent, "Checking with finance", private=True)
+    assert refreshed(conversation).waiting_since == waiting.waiting_since  # still nobody answered them
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.post_agent_reply(conversation, agent, "Hi, I'm here")
+    assert refreshed(conversation).waiting_since is None
+    html = pushed(agents)
+    assert f'id="meta-{conversation.pk}" hx-swap-oob="true"' in html and "Waiting for a person" not in html
+
+
+@pytest.mark.parametrize("end", ["hand_back", "resolve", "solved"])
+def test_handing_back_or_resolving_ends_the_wait(conversation, agent, end):
+    actions.hand_over(conversation, "The visitor asked for a person", "Someone will reply here.")
+    conversation = refreshed(conversation)
+    if end == "hand_back":
+        actions.hand_back(conversation, agent)
+    elif end == "resolve":
+        actions.set_status(conversation, agent, Conversation.Status.RESOLVED)
+    else:
+        actions.resolve_by_customer(conversation)
+    assert refreshed(conversation).waiting_since is None
+
+
+def test_handing_back_clears_handed_over_from_the_open_header(conversation, agent, django_capture_on_commit_callbacks):
+    actions.hand_over(conversation, "No relevant knowledge found", "Someone will reply here.")
+    agents = listen(groups.agents(conversation.workspace_id))
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.hand_back(refreshed(conversation), agent)
+    html = pushed(agents)
+    header = html[html.index(f'<p id="meta-{conversation.pk}" hx-swap-oob="true"') :]
+    header = header[: header.index("</p>")]
+    assert f"#{conversation.pk}" in header and "Handed over" not in header and "Waiting" not in header
+    assert "Hand back to AI" not in html
 
 
 def test_it_marks_a_customer_message_unread_until_an_agent_sees_it(conversation):

@@ -447,3 +447,27 @@ def test_the_conversation_page_runs_as_many_queries_for_50_messages_as_for_5(age
     few = queries()
     add(45)
     assert queries() == few
+
+
+# ---------------------------------------------------------------- waiting for a person, handing back
+
+
+def test_the_row_and_the_header_say_how_long_a_handed_over_visitor_has_waited(agent_client, conversation):
+    actions.hand_over(conversation, "The visitor asked for a person", "Someone will reply here.")
+    Conversation.objects.filter(pk=conversation.pk).update(waiting_since=timezone.now() - timedelta(minutes=12))
+    html = agent_client.get(url("conversation", conversation)).content.decode()
+    row = html[html.index(f'id="row-{conversation.pk}"') :]
+    assert "Waiting for a person · <span data-elapsed>12 min</span>" in row[: row.index("</a>")]
+    header = html[html.index(f'<p id="meta-{conversation.pk}"') :]
+    assert "Waiting for a person · <span data-elapsed>12 min</span>" in header[: header.index("</p>")]
+    assert "data-waiting-since=" in header  # the browser keeps the time current from there
+
+
+def test_handing_back_answers_with_the_header_without_handed_over(agent_client, conversation):
+    actions.hand_over(conversation, "No relevant knowledge found", "Someone will reply here.")
+    before = agent_client.get(url("conversation", conversation)).content.decode()
+    assert "Handed over: No relevant knowledge found" in before and "Hand back to AI" in before
+    html = agent_client.post(url("hand_back", conversation), HTTP_HX_REQUEST="true").content.decode()
+    assert f'<p id="meta-{conversation.pk}" hx-swap-oob="true"' in html
+    assert "Handed over" not in html and "Waiting for a person" not in html and "Hand back to AI" not in html
+    assert not refreshed(conversation).ai_paused

@@ -7,6 +7,8 @@ import pytest
 from django.template import engines
 from django.utils import timezone, translation
 
+from helpdesk.lib import stamps
+
 render = lambda src, **ctx: engines["django"].from_string("{% load stamps %}" + src).render(ctx)  # noqa: E731
 
 MOMENTS = [
@@ -29,3 +31,19 @@ def test_they_print_what_the_date_filters_print(moment, zone):
 def test_a_missing_time_prints_nothing():
     assert render("[{{ v|iso }}|{{ v|hm }}|{{ v|day_hm }}]", v=None) == "[||]"
     assert render("[{{ missing|iso }}]") == "[]"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-5, "<1 min"),
+        (59, "<1 min"),
+        (60, "1 min"),
+        (12 * 60 + 30, "12 min"),
+        (3600, "1 h"),
+        (7500, "2 h 5 min"),
+        (3 * 86400 + 60, "3 d"),
+    ],
+)
+def test_elapsed_says_how_long_shortly(seconds, text):
+    assert stamps.elapsed_text(seconds) == text
