@@ -39,6 +39,7 @@ ENDPOINTS = [
     Endpoint("assign", "post", {"assignee": ""}),
     Endpoint("presence", "post", {"availability": "away"}, per_conversation=False),
     Endpoint("notifications", "post", {}, per_conversation=False),
+    Endpoint("dismiss_ai_notice", "post", {}, per_conversation=False),
 ]
 CONVERSATION_ENDPOINTS = [e for e in ENDPOINTS if e.per_conversation]
 by_name = pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
@@ -62,6 +63,7 @@ def state(conversation, agent):
             "availability": membership.availability,
             "last_seen": membership.last_seen_at,
             "notifications": User.objects.get(pk=agent.pk).notifications_enabled,
+            "dismissed": User.objects.get(pk=agent.pk).dismissed_notices,
         }
 
     return snapshot

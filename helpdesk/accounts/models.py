@@ -43,6 +43,9 @@ class User(AbstractUser):
     notifications_enabled = models.BooleanField(
         default=True, help_text="Browser notification and sound for new customer messages while the tab is hidden."
     )
+    # The notices this person dismissed (keys such as "ai-mode:<workspace>:<reason>"): each
+    # is shown until dismissed, once per person.
+    dismissed_notices = models.JSONField(default=list, blank=True, editable=False)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []

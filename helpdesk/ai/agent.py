@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership
-from helpdesk.ai import provider
+from helpdesk.ai import modes, provider
 from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Conversation, Message
@@ -68,9 +68,8 @@ def _chat_config(ai: AISettings) -> provider.ProviderConfig:
 
 def chat_configured(ai: AISettings) -> bool:
     """A chat model and an endpoint to ask; else knowledge-only mode (so too with a saved key
-    that cannot be read: it is never replaced by the server's)."""
-    config = provider_config(ai)
-    return bool(ai.chat_model and config and (config.base_url or config.api_key))
+    that cannot be read: it is never replaced by the server's). Decided by ai/modes.py."""
+    return modes.of(ai).chat
 
 
 def is_relevant(hit) -> bool:

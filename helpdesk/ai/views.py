@@ -14,7 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from helpdesk.accounts import access
 from helpdesk.accounts.access import AuthenticatedHttpRequest
-from helpdesk.ai import agent, provider, settings_actions
+from helpdesk.ai import agent, modes, provider, settings_actions
 from helpdesk.ai.forms import AISettingsForm, GuidanceRuleForm
 from helpdesk.ai.models import AISettings, GuidanceRule
 from helpdesk.knowledge import embeddings
@@ -23,8 +23,9 @@ from helpdesk.knowledge import embeddings
 TEST_TIMEOUT_SECONDS = 30.0
 
 
-def _settings_context(membership, form: AISettingsForm, **extra) -> dict:
-    return {"membership": membership, "form": form, "section": "ai", **extra}
+def _settings_context(membership, form: AISettingsForm, saved: AISettings, **extra) -> dict:
+    """`saved`: the settings as saved, whose mode the page states (never a form's unsaved values)."""
+    return {"membership": membership, "form": form, "section": "ai", "mode": modes.of(saved), **extra}
 
 
 @login_required
@@ -54,8 +55,8 @@ def ai_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
             status = 422
         if request.htmx:
             template += "#form"
-        return render(request, template, _settings_context(membership, form), status=status)
-    return render(request, template, _settings_context(membership, AISettingsForm(instance=ai)))
+        return render(request, template, _settings_context(membership, form, ai), status=status)
+    return render(request, template, _settings_context(membership, AISettingsForm(instance=ai), ai))
 
 
 def _check_connection(ai: AISettings) -> tuple[bool, str]:
@@ -83,17 +84,18 @@ def _check_connection(ai: AISettings) -> tuple[bool, str]:
 def test_connection(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Test the provider with the values in the form, not yet saved; a blank key uses the saved one."""
     membership = access.admin(request)
-    candidate = AISettings.objects.get(pk=AISettings.for_workspace(membership.workspace).pk)
+    saved = AISettings.for_workspace(membership.workspace)
+    candidate = AISettings.objects.get(pk=saved.pk)
     form = AISettingsForm(request.POST, instance=candidate)
     if not form.is_valid():
-        context = _settings_context(membership, form)
+        context = _settings_context(membership, form, saved)
         if request.htmx:
             response = render(request, "ai/settings.html#form", context, status=422)
             return reswap(retarget(response, "#ai-form"), "outerHTML")
         return render(request, "ai/settings.html", context, status=422)
     form.apply_key(candidate)  # the form's values are on `candidate` already; it is never saved
     ok, text = _check_connection(candidate)
-    context = _settings_context(membership, form, connection={"ok": ok, "text": text})
+    context = _settings_context(membership, form, saved, connection={"ok": ok, "text": text})
     return render(request, "ai/settings.html" + ("#connection" if request.htmx else ""), context)
 
 

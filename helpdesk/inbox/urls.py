@@ -16,4 +16,5 @@ urlpatterns = [
     path("presence", views.set_presence, name="presence"),
     path("notifications", views.set_notifications, name="notifications"),
     path("canned", views.canned_responses, name="canned"),
+    path("notices/ai-mode/dismiss", views.dismiss_ai_notice, name="dismiss_ai_notice"),
 ]

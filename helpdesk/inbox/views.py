@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.accounts.models import Membership, User
+from helpdesk.ai import modes
 from helpdesk.ai import tasks as ai_tasks
+from helpdesk.ai.models import AISettings
 from helpdesk.canned.models import CannedResponse
 from helpdesk.conversations import actions, events
 from helpdesk.conversations.access import conversation_for_agent
@@ -21,6 +23,21 @@ from helpdesk.realtime import handlers
 
 THREAD_LIMIT = 200
 NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
+
+
+# The most dismissed notices a person keeps (the oldest are forgotten first).
+DISMISSED_NOTICES_KEPT = 50
+
+
+def _ai_notice(membership: Membership, user: User) -> modes.Mode | None:
+    """For an admin, the AI's mode when it does not answer with a model, until they dismiss it."""
+    if not membership.is_admin:
+        return None
+    ai = AISettings.for_workspace(membership.workspace)
+    mode = modes.of(ai)
+    if mode.uses_model or modes.notice_key(ai, mode) in user.dismissed_notices:
+        return None
+    return mode
 
 
 def _page_context(request: AuthenticatedHttpRequest, membership: Membership) -> dict:
@@ -36,6 +53,7 @@ def _page_context(request: AuthenticatedHttpRequest, membership: Membership) -> 
         "online": presence.is_online(membership),
         "nav_statuses": NAV_STATUSES,
         "priority_choices": Conversation.Priority.choices,
+        "ai_notice": _ai_notice(membership, request.user),
     }
 
 
@@ -193,6 +211,22 @@ def set_notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
     request.user.notifications_enabled = request.POST.get("enabled") == "1"
     request.user.save(update_fields=["notifications_enabled"])
     return render(request, "inbox/index.html#notifications", {"me": request.user})
+
+
+@login_required
+@require_POST
+def dismiss_ai_notice(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Hide the notice of the AI's current mode for this person, until the mode's reason changes."""
+    membership = access.admin(request)
+    ai = AISettings.for_workspace(membership.workspace)
+    key = modes.notice_key(ai, modes.of(ai))
+    user = request.user
+    if key not in user.dismissed_notices:
+        user.dismissed_notices = [*user.dismissed_notices, key][-DISMISSED_NOTICES_KEPT:]
+        user.save(update_fields=["dismissed_notices"])
+    if request.htmx:
+        return HttpResponse("")
+    return redirect("inbox:index")
 
 
 @login_required

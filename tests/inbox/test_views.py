@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from helpdesk.accounts.models import Membership
+from helpdesk.ai.models import AISettings
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Contact, Conversation, Message
 from helpdesk.inbox import queries
-from tests.conftest import widget_headers
+from tests.conftest import make_member, widget_headers
 
 INDEX = reverse("inbox:index")
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -471,3 +472,73 @@ def test_handing_back_answers_with_the_header_without_handed_over(agent_client, 
     assert f'<p id="meta-{conversation.pk}" hx-swap-oob="true"' in html
     assert "Handed over" not in html and "Waiting for a person" not in html and "Hand back to AI" not in html
     assert not refreshed(conversation).ai_paused
+
+
+# ---------------------------------------------------------------- the AI's mode, once, for admins
+
+DISMISS = reverse("inbox:dismiss_ai_notice")
+
+
+@pytest.fixture
+def no_provider(settings):
+    """A fresh install: no OPENAI_API_KEY, no OPENAI_BASE_URL."""
+    settings.OPENAI_API_KEY = ""
+    settings.OPENAI_BASE_URL = ""
+
+
+def notice(client) -> str:
+    html = client.get(INDEX).content.decode()
+    if 'id="ai-notice"' not in html:
+        return ""
+    start = html.index('id="ai-notice"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_an_admin_is_told_in_the_inbox_that_the_ai_is_knowledge_only_and_why(client, owner, no_provider):
+    client.force_login(owner)
+    text = notice(client)
+    assert "knowledge-only" in text
+    assert "No API key and no base URL are set" in text
+    assert "OpenAI API key" in text and 'href="/settings/ai/"' in text
+
+
+def test_agents_get_no_notice_of_the_ai_mode(agent_client, no_provider):
+    assert notice(agent_client) == ""
+
+
+def test_no_notice_when_the_ai_answers_with_a_model(client, owner, settings):
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "sk-test", ""
+    client.force_login(owner)
+    assert notice(client) == ""
+
+
+def test_a_dismissed_notice_stays_dismissed_for_that_admin_only(client, owner, workspace, no_provider):
+    other_admin = make_member(workspace, "admin@acme.test", Membership.Role.ADMIN)
+    client.force_login(owner)
+    response = client.post(DISMISS, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200 and response.content == b""
+    assert notice(client) == ""  # and on every later visit
+    owner.refresh_from_db()
+    assert owner.dismissed_notices == [f"ai-mode:{workspace.pk}:no_provider"]
+    client.force_login(other_admin)
+    assert "knowledge-only" in notice(client)
+
+
+def test_a_notice_for_another_reason_shows_again(client, owner, workspace, no_provider):
+    client.force_login(owner)
+    client.post(DISMISS)
+    AISettings.objects.filter(workspace=workspace).update(enabled=False)
+    assert "The AI is off." in notice(client)
+
+
+def test_an_agent_cannot_dismiss_the_notice(agent_client, agent, no_provider):
+    assert agent_client.post(DISMISS).status_code == 403
+    agent.refresh_from_db()
+    assert agent.dismissed_notices == []
+
+
+def test_dismissing_is_post_only(client, owner, no_provider):
+    client.force_login(owner)
+    assert client.get(DISMISS).status_code == 405
+    owner.refresh_from_db()
+    assert owner.dismissed_notices == []

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.test import Client
 
-from helpdesk.ai import agent, provider
+from helpdesk.ai import agent, modes, provider
 from helpdesk.ai.models import AISettings
 from helpdesk.workspace.models import Activity
 from tests.llm_stub import LLMStub
@@ -452,3 +452,65 @@ def test_a_name_that_resolves_elsewhere_after_it_was_saved_is_refused_at_connect
     ).content.decode()
     assert "rebind.example resolves to 127.0.0.1" in html  # form check public, connection private
     assert stub.requests == [] and nothing_allowed == []
+
+
+# ---------------------------------------------------------------- which mode the AI is in
+
+
+def mode_box(html: str) -> str:
+    start = html.index('id="ai-mode"')
+    return html[start : html.index("</div>", start)]
+
+
+def test_with_no_key_and_no_base_url_the_page_says_knowledge_only_and_what_to_do(owner_client, settings):
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "", ""
+    box = mode_box(owner_client.get("/settings/ai/").content.decode())
+    assert 'data-mode="knowledge"' in box and 'data-reason="no_provider"' in box
+    assert "knowledge-only" in box and "No API key and no base URL are set" in box
+    assert "OPENAI_API_KEY" in box and "Ollama" in box  # what to do, and where
+    assert "answers with gpt-4o-mini" not in box
+
+
+def test_with_a_key_the_page_says_which_model_answers(owner_client, settings):
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "sk-test", ""
+    box = mode_box(owner_client.get("/settings/ai/").content.decode())
+    assert 'data-mode="model"' in box and "The AI answers with gpt-4o-mini." in box
+
+
+def test_saving_a_base_url_switches_the_stated_mode_at_once(owner_client, workspace, settings):
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "", ""
+    response = owner_client.post("/settings/ai/", VALID, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "The AI answers with gpt-4.1-mini." in mode_box(response.content.decode())
+
+
+def test_an_invalid_form_states_the_saved_mode_not_the_typed_one(owner_client, settings):
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "", ""
+    response = owner_client.post("/settings/ai/", {**VALID, "temperature": "9"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert 'data-reason="no_provider"' in mode_box(response.content.decode())
+
+
+@pytest.mark.parametrize(
+    ("change", "reason", "text"),
+    [
+        ({"enabled": False}, "ai_off", "The AI is off."),
+        ({"chat_model": ""}, "no_chat_model", "No chat model is set."),
+    ],
+)
+def test_the_page_says_when_the_ai_is_off_or_has_no_chat_model(owner_client, workspace, settings, change, reason, text):
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "sk-test", ""
+    AISettings.objects.filter(pk=AISettings.for_workspace(workspace).pk).update(**change)
+    box = mode_box(owner_client.get("/settings/ai/").content.decode())
+    assert f'data-reason="{reason}"' in box and text in box
+
+
+def test_the_agent_and_the_page_read_the_same_mode(workspace, settings):
+    ai = AISettings.for_workspace(workspace)
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = "", ""
+    assert modes.of(ai).kind == modes.KNOWLEDGE and not agent.chat_configured(ai)
+    settings.OPENAI_BASE_URL = "http://ollama.internal:11434/v1"  # a local server needs no key
+    assert modes.of(ai).kind == modes.MODEL and agent.chat_configured(ai)
+    ai.enabled = False
+    assert modes.of(ai).kind == modes.OFF
+    assert agent.chat_configured(ai)  # suggested replies still use the model with AI answers off
