@@ -3,7 +3,8 @@
  *   by their button or Esc; successes fade after a while unless hovered or focused, errors stay;
  * - confirmations: every hx-confirm asks in the page's own <dialog> instead of the browser's
  *   confirm(): Esc or Cancel cancels, Tab stays inside, focus returns to where it was;
- * - a form that comes back refused (422) scrolls its first invalid field into view and focuses it. */
+ * - a form that comes back refused (422) scrolls its first invalid field into view and focuses it;
+ *   an answer with something to act on at once (data-reveal: a link shown once) scrolls to it. */
 (function () {
   "use strict";
   var FADE_MS = 8000; // a success or info toast stays this long unless hovered or focused
@@ -140,12 +141,23 @@
     return true;
   }
 
+  // Something the answer wants seen at once: scrolled to, its first button focused.
+  function show(root) {
+    var el = root.matches("[data-reveal]") ? root : root.querySelector("[data-reveal]");
+    if (!el) return false;
+    el.scrollIntoView({ block: "center" });
+    var button = el.querySelector("button");
+    if (button) button.focus({ preventScroll: true });
+    return true;
+  }
+
   var revealed = typeof WeakSet === "function" ? new WeakSet() : null;
   document.addEventListener("htmx:afterSettle", function (e) {
     var xhr = e.detail.xhr;
-    if (!xhr || xhr.status !== 422 || !(e.target instanceof Element)) return;
+    if (!xhr || !(e.target instanceof Element)) return;
     if (revealed && revealed.has(xhr)) return; // once per answer (it settles each swapped element)
-    if (reveal(e.target) && revealed) revealed.add(xhr);
+    var done = xhr.status === 422 ? reveal(e.target) : show(e.target);
+    if (done && revealed) revealed.add(xhr);
   });
 
   function start() {
@@ -161,6 +173,7 @@
       setTimeout(function () { initial.forEach(function (t) { r.appendChild(t); }); }, 100);
     }
     if (document.querySelector('form [aria-invalid="true"], form [data-error-for]')) reveal(document);
+    else show(document.body);
   }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

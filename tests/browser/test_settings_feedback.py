@@ -25,6 +25,14 @@ IN_VIEW = """el => {
 }"""
 
 
+# On screen, and the topmost element at its centre.
+UNCOVERED = """el => {
+  const box = el.getBoundingClientRect();
+  const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+  return box.bottom <= window.innerHeight && (top === el || el.contains(top));
+}"""
+
+
 @pytest.fixture
 def admin(db):
     workspace = Workspace.objects.create(name="Acme")
@@ -58,6 +66,7 @@ def test_a_save_at_the_bottom_of_a_long_page_shows_a_toast_in_view_that_can_be_d
     toast = page.locator("#toasts [data-toast]")
     expect(toast).to_contain_text("AI settings saved")
     assert toast.evaluate(IN_VIEW)
+    assert save.evaluate(UNCOVERED)  # the toast hides nothing the admin needs
     assert page.locator("#toasts").get_attribute("role") == "status"
     assert page.locator("#toasts").get_attribute("aria-live") == "polite"
     screenshot(page, "settings-toast")
