@@ -209,3 +209,32 @@ def test_every_delete_in_the_product_asks_in_the_same_dialog_and_cancelling_chan
         expect(dialog).to_be_hidden()
     assert page.native_dialogs == []
     assert state() == before
+
+
+@pytest.mark.parametrize(
+    "kind,fields,label",
+    [
+        ("article", {"input[name=title]": "Returns", "textarea[name=body]": "Within 30 days."}, "Returns"),
+        (
+            "faq",
+            {"input[name=question]": "Do you ship abroad?", "textarea[name=answer]": "Yes."},
+            "Do you ship abroad?",
+        ),
+    ],
+)
+def test_after_creating_an_item_the_address_is_the_list_and_a_reload_creates_nothing(
+    page, stack, admin, kind, fields, label
+):
+    model = Article if kind == "article" else FAQ
+    page.goto(f"{stack.base_url}/settings/knowledge/{kind}/new")
+    for selector, value in fields.items():
+        page.fill(selector, value)
+    page.click(f"#{kind}-form button:has-text('Save')")
+    expect(page).to_have_url(f"{stack.base_url}/settings/knowledge/?type={kind}")
+    expect(page.locator("#toasts")).to_contain_text(f"“{label}” is saved")
+    item = model.objects.get()
+    expect(page.locator(f"#{kind}-{item.pk}")).to_be_visible()
+    page.reload()
+    expect(page.locator(f"#{kind}-{item.pk}")).to_be_visible()
+    expect(page.locator("#toasts [data-toast]")).to_have_count(0)  # shown once
+    assert model.objects.count() == 1 and page.native_dialogs == []
