@@ -133,9 +133,15 @@
     return alert;
   }
 
+  function inView(el) {
+    var box = el.getBoundingClientRect();
+    return box.top >= 0 && box.bottom <= window.innerHeight;
+  }
+
   function reveal(root) {
     var el = firstProblem(root);
     if (!el) return false;
+    if (el.getAttribute("role") === "alert" && inView(el)) return true; // seen already (the inbox's reply box)
     el.scrollIntoView({ block: "center" });
     el.focus({ preventScroll: true });
     return true;
