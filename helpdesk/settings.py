@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "helpdesk.lib.toasts.ToastMiddleware",  # after the messages' and htmx's middleware
     "helpdesk.lib.security.ContentSecurityPolicyMiddleware",
     "helpdesk.lib.security.DatabaseUnavailableMiddleware",
     "helpdesk.lib.security.RefuseNulMiddleware",
@@ -108,7 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "libraries": {"stamps": "helpdesk.lib.stamps"},
+            "libraries": {"stamps": "helpdesk.lib.stamps", "toasts": "helpdesk.lib.toasts"},
         },
     }
 ]

@@ -3,10 +3,13 @@ and filters), add and change pages work for a superuser; secrets never show; rec
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.urls import reverse
 
 from helpdesk.ai.models import AIRun, AISettings
@@ -89,3 +92,32 @@ def test_a_conversation_and_its_messages_can_still_be_deleted_in_the_admin(super
     assert "permission to delete" not in superuser_client.get(url).content.decode()
     assert superuser_client.post(url, {"post": "yes"}).status_code == 302
     assert not Message.objects.filter(conversation_id=conversation.pk).exists()
+
+
+# ---------------------------------------------------------------- who gets in
+
+
+def test_a_workspace_owner_is_told_the_admin_is_for_operators_and_how_they_get_in(client, owner, other_workspace):
+    client.force_login(owner)
+    response = client.get("/admin/", follow=True)
+    page = response.content.decode()
+    assert response.status_code == 403 and "data-operators-only" in page
+    assert "manage.py createsuperuser" in page and 'href="/settings/widget/"' in page
+    assert other_workspace.name not in page and "Site administration" not in page
+    for url in ("/admin/workspace/workspace/", f"/admin/workspace/workspace/{other_workspace.pk}/change/"):
+        assert other_workspace.name not in client.get(url, follow=True).content.decode(), url
+
+
+def test_an_operator_made_with_createsuperuser_signs_in_on_the_sign_in_page_and_opens_the_admin(
+    client, monkeypatch, workspace
+):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "an-operator-password-9")
+    call_command("createsuperuser", "--noinput", "--email", "ops@example.com", stdout=io.StringIO())
+    answer = client.get("/admin/", follow=True)
+    assert answer.redirect_chain[-1][0].startswith("/accounts/login/?next=/admin/")
+    signed_in = client.post(
+        "/accounts/login/?next=/admin/", {"username": "ops@example.com", "password": "an-operator-password-9"}
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/"
+    page = client.get("/admin/workspace/workspace/").content.decode()
+    assert workspace.name in page

@@ -318,6 +318,8 @@ def _save(request: AuthenticatedHttpRequest, item: actions.Item, form) -> action
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
+    """A saved change answers htmx with the form again; without JavaScript, with a redirect to
+    this page, so that reloading it does not post again (creating redirects to the list)."""
     membership = access.admin(request)
     item = _get(membership, kind, pk)
     template = f"knowledge/{kind}_form.html"
@@ -327,6 +329,8 @@ def edit(request: AuthenticatedHttpRequest, kind: str, pk: int) -> HttpResponse:
         if saved is None:
             item.refresh_from_db()  # the form wrote its values onto the instance
             status = 422
+        elif not request.htmx:
+            return redirect(request.path)
         else:
             item, form, status = saved, FORMS[kind](instance=saved), 200
         template += "#form" if request.htmx else ""

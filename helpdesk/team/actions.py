@@ -9,6 +9,8 @@ The team rules, checked here so that no code path skips them:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -39,14 +41,22 @@ class CannotAccept(Exception):
 # ---------------------------------------------------------------- invitations
 
 
+class NewLink(NamedTuple):
+    """An invitation that has just been given a link, and the link's token: the inviter sees it
+    once (the email carries the same one); it is never stored, nor passed to the worker."""
+
+    invitation: Invitation
+    token: str
+
+
 def _send_on_commit(invitation: Invitation, base_url: str) -> None:
     invitation_id = invitation.pk
     transaction.on_commit(lambda: send_invitation.enqueue(invitation_id, base_url))
 
 
-def invite(workspace: Workspace, actor: User, email: str, role: str, base_url: str) -> Invitation:
-    """Create an invitation and email its link (from the worker). An expired invitation to the
-    same address is replaced."""
+def invite(workspace: Workspace, actor: User, email: str, role: str, base_url: str) -> NewLink:
+    """Create an invitation with its link, to be emailed by the worker. An expired invitation
+    to the same address is replaced."""
     if role not in dict(Invitation.ROLES):
         raise NotAllowed("Invitations are for agents and admins.")
     email = email.lower()
@@ -54,33 +64,36 @@ def invite(workspace: Workspace, actor: User, email: str, role: str, base_url: s
         Invitation.objects.open().filter(
             workspace=workspace, email__iexact=email, expires_at__lte=timezone.now()
         ).update(revoked_at=timezone.now())
+        invitation = Invitation(workspace=workspace, email=email, role=role, invited_by=actor)
+        token = invitation.new_link()
         try:
             with transaction.atomic():
-                invitation = Invitation.objects.create(workspace=workspace, email=email, role=role, invited_by=actor)
+                invitation.save(force_insert=True)
         except IntegrityError:
             raise NotAllowed(f"{email} already has a pending invitation.") from None
         activity.record(workspace, actor, "team.invited", email=email, role=role)
         _send_on_commit(invitation, base_url)
-    return invitation
+    return NewLink(invitation, token)
 
 
 def _locked_invitation(invitation: Invitation) -> Invitation:
     return Invitation.objects.select_for_update(of=("self",)).select_related("workspace").get(pk=invitation.pk)
 
 
-def resend_invitation(invitation: Invitation, actor: User, base_url: str) -> Invitation:
-    """A new link, valid for another full lifetime; the old link stops working at once."""
+def resend_invitation(invitation: Invitation, actor: User, base_url: str) -> NewLink:
+    """A new link, valid for another full lifetime, to be emailed; the old link stops working
+    at once."""
     with transaction.atomic():
         invitation = _locked_invitation(invitation)
         if invitation.accepted_at or invitation.revoked_at:
             raise NotAllowed(f"The invitation to {invitation.email} was already accepted or revoked.")
-        invitation.token_hash = None
+        token = invitation.new_link()
         invitation.sent_at = None
         invitation.expires_at = invitation_expiry()
-        invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
+        invitation.save(update_fields=["token_hash", "token_nonce", "sent_at", "expires_at"])
         activity.record(invitation.workspace, actor, "team.invitation_resent", email=invitation.email)
         _send_on_commit(invitation, base_url)
-    return invitation
+    return NewLink(invitation, token)
 
 
 def revoke_invitation(invitation: Invitation, actor: User) -> Invitation:

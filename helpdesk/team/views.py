@@ -1,5 +1,11 @@
 """Team settings (members, invitations): owners and admins only, agents get 403.
-Accepting an invitation is the one page here open to anonymous visitors: the token is the key."""
+Accepting an invitation is the one page here open to anonymous visitors: the token is the key.
+
+Inviting (and resending) shows the inviter the invitation's link once, in that answer only,
+with a copy button, for a teammate who cannot find the email (or a server with no email set
+up); it is the same link as the email's. Later pages never show it: a lost link is replaced
+with Resend, which stops the old one. So the link is seen only by the admin who made it, at the
+moment they made it, and never kept anywhere (see Invitation), like the identity secret."""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from helpdesk.accounts import access
@@ -15,7 +22,7 @@ from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.accounts.models import Membership, User
 from helpdesk.team import actions
 from helpdesk.team.forms import AcceptForm, InviteForm
-from helpdesk.team.models import Invitation
+from helpdesk.team.models import Invitation, invitation_url
 
 ROLE_ORDER: dict[str, int] = {Membership.Role.OWNER: 0, Membership.Role.ADMIN: 1, Membership.Role.AGENT: 2}
 
@@ -27,7 +34,7 @@ def _base_url(request: HttpRequest) -> str:
 # ---------------------------------------------------------------- members and invitations
 
 
-def _team_context(membership: Membership, form: InviteForm | None, error: str) -> dict:
+def _team_context(membership: Membership, form: InviteForm | None, error: str, new_link: dict | None) -> dict:
     """Every member with what the signed-in person may do to them; the open invitations."""
     is_owner = membership.role == Membership.Role.OWNER
     role_choices = (
@@ -54,6 +61,7 @@ def _team_context(membership: Membership, form: InviteForm | None, error: str) -
         "role_choices": role_choices,
         "invitations": invitations,
         "error": error,
+        "new_link": new_link,
     }
 
 
@@ -63,9 +71,16 @@ def _team(
     form: InviteForm | None = None,
     error: str = "",
     status: int = 200,
+    new_link: actions.NewLink | None = None,
 ) -> HttpResponse:
     template = "team/members.html" + ("#team" if request.htmx else "")
-    return render(request, template, _team_context(membership, form, error), status=status)
+    shown = None
+    if new_link is not None:
+        shown = {"invitation_id": new_link.invitation.pk, "url": invitation_url(_base_url(request), new_link.token)}
+    response = render(request, template, _team_context(membership, form, error, shown), status=status)
+    if shown is not None:
+        add_never_cache_headers(response)  # the link opens the invitation: no cache keeps it
+    return response
 
 
 def _member(membership: Membership, pk: int) -> Membership:
@@ -90,7 +105,7 @@ def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = InviteForm(membership.workspace, request.POST)
     if form.is_valid():
         try:
-            actions.invite(
+            new_link = actions.invite(
                 membership.workspace,
                 request.user,
                 form.cleaned_data["email"],
@@ -101,7 +116,7 @@ def invite(request: AuthenticatedHttpRequest) -> HttpResponse:
             form.add_error("email", str(e))
         else:
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}. The link works for 7 days.")
-            return _team(request, membership)
+            return _team(request, membership, new_link=new_link)
     return _team(request, membership, form, status=422)
 
 
@@ -111,11 +126,11 @@ def resend_invitation(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     membership = access.admin(request)
     invitation = _invitation(membership, pk)
     try:
-        actions.resend_invitation(invitation, request.user, _base_url(request))
+        new_link = actions.resend_invitation(invitation, request.user, _base_url(request))
     except actions.NotAllowed as e:
         return _team(request, membership, error=str(e), status=422)
     messages.success(request, f"A new link is on its way to {invitation.email}; the previous one no longer works.")
-    return _team(request, membership)
+    return _team(request, membership, new_link=new_link)
 
 
 @login_required

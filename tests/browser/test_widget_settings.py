@@ -30,7 +30,7 @@ def test_a_new_colour_and_greeting_show_on_the_host_page(browser, stack, host_si
     settings.fill("input[name=widget_primary_color]", "#d0342c")
     settings.fill("textarea[name=widget_greeting]", "Welcome to the new Acme!")
     settings.click("#widget-form button:has-text('Save')")
-    expect(settings.locator("#widget-form [role=status]")).to_contain_text("Widget settings saved")
+    expect(settings.locator("#toasts [data-toast]")).to_contain_text("Widget settings saved")
     # The preview follows the saved form.
     preview = settings.frame_locator("#widget-preview")
     expect(preview.locator(".greeting")).to_have_text("Welcome to the new Acme!")

@@ -16,11 +16,12 @@ from channels.layers import get_channel_layer
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from helpdesk.accounts.models import Membership, User
 from helpdesk.lib.tokens import hash_token
 from helpdesk.realtime import groups
-from helpdesk.team.models import Invitation, new_invitation_token
+from helpdesk.team.models import Invitation
 from helpdesk.team.tasks import send_invitation
 from helpdesk.workspace.models import Activity, Workspace
 from tests.conftest import make_member
@@ -271,6 +272,125 @@ def test_a_revoked_invitation_no_longer_opens(owner_client, owner, invite):
     assert Activity.objects.filter(action="team.invitation_revoked", actor=owner).count() == 1
 
 
+# ---------------------------------------------------------------- the link, shown once to the inviter
+
+LINK = re.compile(r"http://testserver(/invite/[\w-]+/)")
+
+
+def shown_link(response) -> str | None:
+    """The invitation link that a team page's answer shows, if any."""
+    match = LINK.search(response.content.decode())
+    return match.group(1) if match else None
+
+
+def everywhere_stored() -> str:
+    """What the database keeps of invitations, the activity log and the task queue."""
+    return str(
+        [list(Invitation.objects.values()), list(Activity.objects.values()), list(DBTaskResult.objects.values())]
+    )
+
+
+def test_the_inviter_is_shown_the_emailed_link_once_and_nothing_stored_opens_it(
+    owner_client, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(
+            "/settings/team/invite", {"email": "new@acme.test", "role": "agent"}, HTTP_HX_REQUEST="true"
+        )
+    link = shown_link(response)
+    assert link is not None and "data-invitation-link" in response.content.decode()
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    token = link.split("/")[2]
+    assert token not in everywhere_stored()  # the queued email task included
+
+    assert deliver(enqueued) == link  # the email carries the same link
+    assert token not in everywhere_stored()
+    assert shown_link(owner_client.get("/settings/team/")) is None  # once: no later page shows it
+    assert Client().get(link).status_code == 200
+
+
+def test_resending_shows_the_new_link_once_and_the_shown_old_one_stops_working(
+    owner_client, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = shown_link(owner_client.post("/settings/team/invite", {"email": "new@acme.test", "role": "agent"}))
+    invitation = Invitation.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = owner_client.post(f"/settings/team/invitations/{invitation.pk}/resend", HTTP_HX_REQUEST="true")
+    second = shown_link(response)
+    assert second is not None and second != first
+    assert deliver(enqueued) == second  # the two queued emails: one email, with the new link
+    assert len(mail.outbox) == 1
+    assert Client().get(first).status_code == 404 and Client().get(second).status_code == 200
+
+
+def test_another_workspaces_admin_gets_no_link_and_changes_nothing(
+    owner_client, outsider_client, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        link = shown_link(owner_client.post("/settings/team/invite", {"email": "new@acme.test", "role": "agent"}))
+    enqueued.clear()
+    invitation = Invitation.objects.get()
+    before = _state(), Invitation.objects.values_list("token_hash", "token_nonce").get()
+    for action in ("resend", "revoke"):
+        response = outsider_client.post(f"/settings/team/invitations/{invitation.pk}/{action}", HTTP_HX_REQUEST="true")
+        assert response.status_code == 404 and shown_link(response) is None
+    assert shown_link(outsider_client.get("/settings/team/")) is None
+    assert (_state(), Invitation.objects.values_list("token_hash", "token_nonce").get()) == before
+    assert enqueued == [] and Client().get(link).status_code == 200
+
+
+def test_an_agent_gets_no_link(owner_client, agent, enqueued, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        link = shown_link(owner_client.post("/settings/team/invite", {"email": "new@acme.test", "role": "agent"}))
+    enqueued.clear()
+    invitation = Invitation.objects.get()
+    before = Invitation.objects.values_list("token_hash", "token_nonce", "sent_at").get()
+    client = signed_in(agent)
+    for response in (
+        client.post(f"/settings/team/invitations/{invitation.pk}/resend", HTTP_HX_REQUEST="true"),
+        client.post("/settings/team/invite", {"email": "other@acme.test", "role": "agent"}, HTTP_HX_REQUEST="true"),
+    ):
+        assert response.status_code == 403 and shown_link(response) is None
+    assert Invitation.objects.values_list("token_hash", "token_nonce", "sent_at").get() == before
+    assert enqueued == [] and Client().get(link).status_code == 200
+
+
+@pytest.mark.parametrize("ended", ["revoked", "accepted"])
+def test_a_revoked_or_accepted_invitation_gets_no_new_link(owner_client, invite, enqueued, ended):
+    link = invite()
+    invitation = Invitation.objects.get()
+    if ended == "revoked":
+        owner_client.post(f"/settings/team/invitations/{invitation.pk}/revoke")
+    else:
+        Client().post(link, {"name": "New", "password": STRONG, "password_again": STRONG})
+    before = Invitation.objects.values_list("token_hash", "token_nonce", "revoked_at", "accepted_at").get()
+    response = owner_client.post(f"/settings/team/invitations/{invitation.pk}/resend", HTTP_HX_REQUEST="true")
+    assert response.status_code == 422 and shown_link(response) is None
+    assert Invitation.objects.values_list("token_hash", "token_nonce", "revoked_at", "accepted_at").get() == before
+    assert enqueued == [] and len(mail.outbox) == 1
+    assert Client().get(link).status_code == 410
+
+
+def test_if_the_secret_key_changes_before_the_email_goes_out_the_email_still_works(
+    owner_client, enqueued, settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        shown = shown_link(owner_client.post("/settings/team/invite", {"email": "new@acme.test", "role": "agent"}))
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    emailed = deliver(enqueued)
+    assert emailed != shown
+    assert Client().get(emailed).status_code == 200 and Client().get(shown).status_code == 404
+
+
+def test_an_invitation_made_before_links_were_shown_is_still_emailed_a_working_link(owner, workspace):
+    invitation = Invitation.objects.create(workspace=workspace, email="new@acme.test", invited_by=owner)
+    assert invitation.token_hash is None and invitation.token_nonce == ""
+    send_invitation.call(invitation.pk, "http://testserver/")
+    link = LINK.search(mail.outbox[0].body).group(1)
+    assert Client().get(link).status_code == 200
+
+
 # ---------------------------------------------------------------- accepting
 
 
@@ -496,10 +616,9 @@ def test_four_people_accepting_one_link_at_the_same_moment_make_one_account(tmp_
     real web process. One account, one membership; every other browser is told the link was used."""
     workspace = Workspace.objects.create(name="Acme")
     owner = make_member(workspace, "owner@acme.test", Membership.Role.OWNER)
-    token = new_invitation_token()
-    Invitation.objects.create(
-        workspace=workspace, email="new@acme.test", invited_by=owner, token_hash=hash_token(token)
-    )
+    invitation = Invitation(workspace=workspace, email="new@acme.test", invited_by=owner)
+    token = invitation.new_link()
+    invitation.save()
     stack = Stack(env=stack_env())
     stack.start_web(tmp_path)
     try:

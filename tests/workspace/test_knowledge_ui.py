@@ -375,6 +375,22 @@ def test_without_htmx_a_row_action_redirects_back_to_the_same_list(owner_client,
     assert response.status_code == 302 and response["Location"] == BASE + "?q=ret&type=article"
 
 
+@pytest.mark.parametrize("kind,data", [("article", ARTICLE), ("faq", FAQ_ENTRY)])
+def test_without_javascript_saving_redirects_so_a_reload_posts_nothing_again(owner_client, workspace, kind, data):
+    """Post/Redirect/Get: a new item goes to the list, a saved edit back to its own page, each
+    with its message in the page's toasts; the browser's reload then only reads."""
+    created = owner_client.post(f"{BASE}{kind}/new", data)
+    assert created.status_code == 302 and created["Location"] == f"{BASE}?type={kind}"
+    assert "is saved. It is being indexed." in owner_client.get(created["Location"]).content.decode()
+    item = (Article if kind == "article" else FAQ).objects.get(workspace=workspace)
+    changed = {**data, "title": "Returns and refunds"} if kind == "article" else {**data, "answer": "Yes, everywhere."}
+    saved = owner_client.post(f"{BASE}{kind}/{item.pk}/", changed)
+    assert saved.status_code == 302 and saved["Location"] == f"{BASE}{kind}/{item.pk}/"
+    page = owner_client.get(saved["Location"]).content.decode()
+    assert "Saved. It is being indexed again." in page and 'id="toasts"' in page
+    assert Activity.objects.filter(workspace=workspace).count() == 2
+
+
 BAD_ARTICLES = [
     ("title", "", "required"),
     ("title", "x" * 501, "at most 500"),
