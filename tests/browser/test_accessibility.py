@@ -20,7 +20,14 @@ from helpdesk.ai.models import GuidanceRule
 from helpdesk.canned.models import CannedResponse
 from helpdesk.knowledge.models import FAQ, Article
 from helpdesk.workspace import activity
-from tests.browser.pages import DESKTOP, conversation_with_every_kind, quiet_workspace, remember_visitor, signed_in
+from tests.browser.pages import (
+    DESKTOP,
+    PHONE,
+    conversation_with_every_kind,
+    quiet_workspace,
+    remember_visitor,
+    signed_in,
+)
 from tests.conftest import make_member
 
 pytestmark = [pytest.mark.processes, pytest.mark.django_db(transaction=True)]
@@ -76,6 +83,22 @@ def test_the_inbox_and_a_conversation_have_no_serious_violation(browser, stack, 
     found = {"/inbox/": violations(page)}
     page.goto(f"{stack.base_url}/inbox/c/{conversation.pk}/")
     expect(page.locator("[data-thread] .message")).to_have_count(4)
+    found[f"/inbox/c/{conversation.pk}/"] = violations(page)
+    problems = [f"{url}: {v}" for url, vs in found.items() for v in vs]
+    assert not problems, "\n".join(problems)
+    context.close()
+
+
+def test_the_inbox_at_phone_width_has_no_serious_violation(browser, stack, workspace, owner):
+    conversation, _raw = conversation_with_every_kind(workspace, owner)
+    context = signed_in(browser, stack, owner, **PHONE)
+    page = context.new_page()
+    page.goto(f"{stack.base_url}/inbox/")
+    page.locator("[data-nav-open]").tap()
+    expect(page.locator("#inbox-nav")).to_be_visible()
+    found = {"/inbox/ with its menu open": violations(page)}
+    page.goto(f"{stack.base_url}/inbox/c/{conversation.pk}/")
+    expect(page.locator("[data-back]")).to_be_visible()
     found[f"/inbox/c/{conversation.pk}/"] = violations(page)
     problems = [f"{url}: {v}" for url, vs in found.items() for v in vs]
     assert not problems, "\n".join(problems)
