@@ -112,7 +112,7 @@ def _seed_knowledge(workspace: Workspace) -> None:
 def host_page(workspace: Workspace, server: str) -> str:
     return f"""<!doctype html>
 <html lang="en">
-<head><meta charset="utf-8"><title>{html.escape(workspace.name)} · demo site</title>
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(workspace.name)} · demo site</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;padding:0 1rem;color:#1e293b;line-height:1.6}}code,pre{{background:#f1f5f9;border-radius:6px}}pre{{padding:1rem;overflow:auto}}</style>
 </head>
 <body>

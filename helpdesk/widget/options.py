@@ -28,6 +28,28 @@ class WidgetOptions:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    @property
+    def text_on_primary(self) -> str:
+        return text_color_on(self.primaryColor)
+
+
+INK = "#0f172a"
+
+
+def _luminance(color: str) -> float:
+    """WCAG 2 relative luminance of a #rrggbb colour."""
+    channels = [int(color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_color_on(background: str) -> str:
+    """White or ink, whichever contrasts more with `background`: the text and icons drawn on the
+    workspace's colour (the widget's header, the visitor's bubbles, the send button) stay
+    legible whatever colour is chosen, a pale yellow as well as the default blue."""
+    lum = _luminance(background)
+    return "#ffffff" if (1.05 / (lum + 0.05)) >= ((lum + 0.05) / (_luminance(INK) + 0.05)) else INK
+
 
 def _bool(raw: str | None, default: bool) -> bool:
     if raw is None:

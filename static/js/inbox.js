@@ -156,11 +156,55 @@
       window.hdScanCursor(target);
       scrollThread();
       resume();
+      var back = target.querySelector("[data-back]");
+      if (back && back.offsetParent) back.focus(); // a phone: the list that had the focus is gone
     }
     markSelected();
     updateTitle();
     updateWaiting();
   });
+
+  // Narrower than lg the menu is a drawer: the menu button opens it, its close button, Esc or a
+  // choice in it closes it, and the focus goes back to the menu button. Narrower than md the
+  // inbox shows the list or one conversation (app.css): the conversation's back link closes it
+  // and shows the list as it was, filters, scroll and live rows kept.
+  function drawer(open) {
+    var nav = document.getElementById("inbox-nav"), toggle = document.querySelector("[data-nav-open]");
+    if (!nav || !toggle || nav.classList.contains("is-open") === open) return;
+    nav.classList.toggle("is-open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    (open ? nav.querySelector("[data-nav-close]") : toggle).focus();
+  }
+
+  function listUrl(base) {
+    var l = list(), query = [];
+    ["status", "assigned", "priority", "q"].forEach(function (k) {
+      var v = l && l.getAttribute("data-" + k);
+      if (v) query.push(k + "=" + encodeURIComponent(v));
+    });
+    return base + (query.length ? "?" + query.join("&") : "");
+  }
+
+  function closeConversation(href) {
+    var id = openConversation(), pane = document.getElementById("pane");
+    pane.replaceChildren(document.getElementById("pane-empty").content.cloneNode(true));
+    history.pushState({ htmx: true }, "", listUrl(href));
+    markSelected();
+    var row = document.getElementById("row-" + id);
+    if (row) row.focus();
+  }
+
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("[data-nav-open]")) return drawer(true);
+    if (e.target.closest("[data-nav-close]") || e.target.closest("#inbox-nav a")) return drawer(false);
+    var back = e.target.closest("[data-back]");
+    if (back && !(e.button || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey)) {
+      e.preventDefault();
+      closeConversation(back.getAttribute("href"));
+    }
+  });
+  document.addEventListener("keydown", function (e) { if (e.key === "Escape") drawer(false); });
+  document.addEventListener("htmx:beforeHistorySave", function () { drawer(false); });
 
   // Canned responses: "/" and a shortcut, at the start of the reply or after a space, opens a
   // menu of the workspace's matching responses; Enter, Tab or a click puts the text in its place.

@@ -239,8 +239,14 @@
       .catch(function () { box.textContent = "Could not save that"; });
   });
 
+  // Closing: the close button, or Esc anywhere in the chat; the host page hides the iframe and
+  // gives the focus back to its launcher.
+  function closeChat() { isOpen = false; toParent({ hd: "close" }); }
   var closeBtn = document.getElementById("close-widget");
-  if (closeBtn) closeBtn.addEventListener("click", function () { isOpen = false; toParent({ hd: "close" }); });
+  if (closeBtn) closeBtn.addEventListener("click", closeChat);
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "Escape" && !e.isComposing && cfg.parent) closeChat();
+  });
 
   function identify(data) {
     ensureVisitor().then(function () {

@@ -138,3 +138,9 @@ def test_seed_demo_says_the_password_only_while_it_works(db, run_dir):
     assert password not in out.getvalue()
     assert f"Login:     {demo.DEMO_EMAIL} / (the password you set; reset it with: " in out.getvalue()
     assert signs_in(NEW_PASSWORD)
+
+
+def test_the_demo_site_is_laid_out_for_the_phone_it_is_opened_on(db):
+    workspace = Workspace.objects.create(name="Acme")
+    page = demo.host_page(workspace, "http://127.0.0.1:8000")
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page

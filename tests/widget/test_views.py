@@ -128,8 +128,17 @@ def test_url_options_override_the_workspace_defaults(client, workspace):
 @pytest.mark.parametrize("color", ["red", "#fff", "#ff0066;background:url(x)", "ff0066"])
 def test_it_ignores_a_primary_color_that_is_not_a_hex_colour(client, workspace, color):
     page = client.get(CHAT, {"token": workspace.public_token, "primaryColor": color}).content.decode()
-    assert 'style="--hd-primary: #1f6feb"' in page
+    assert 'style="--hd-primary: #1f6feb; --hd-on-primary: #ffffff"' in page
     assert 'data-color="#1f6feb"' in page
+
+
+@pytest.mark.parametrize(
+    ("color", "text"),
+    [("#1f6feb", "#ffffff"), ("#111827", "#ffffff"), ("#fde047", "#0f172a"), ("#ffffff", "#0f172a")],
+)
+def test_text_on_the_workspace_colour_is_white_or_ink_whichever_reads_better(client, workspace, color, text):
+    page = client.get(CHAT, {"token": workspace.public_token, "primaryColor": color}).content.decode()
+    assert f'style="--hd-primary: {color}; --hd-on-primary: {text}"' in page
 
 
 def test_it_ignores_an_unknown_position(client, workspace):
@@ -531,9 +540,9 @@ def test_it_serves_the_loader_script_gzipped_when_asked(client):
     assert gzip.decompress(response.content) == (settings.BASE_DIR / "embed" / "embed.js").read_bytes()
 
 
-def test_the_loader_script_is_under_3_kb_gzipped(client):
+def test_the_loader_script_is_under_2_kb_gzipped(client):
     response = client.get(EMBED, HTTP_ACCEPT_ENCODING="gzip")
-    assert len(response.content) < 3 * 1024
+    assert len(response.content) < 2 * 1024
 
 
 def test_an_allowed_domain_with_a_port_allows_only_that_port(workspace):
