@@ -108,7 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "libraries": {"stamps": "helpdesk.lib.stamps"},
+            "libraries": {"markup": "helpdesk.lib.markdown", "stamps": "helpdesk.lib.stamps"},
         },
     }
 ]

@@ -6,6 +6,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.utils import timezone
 
+from helpdesk.lib.markdown import MARKDOWN_AUTHORS
 from helpdesk.workspace.models import Workspace
 
 
@@ -180,3 +181,8 @@ class Message(models.Model):
     @property
     def is_public(self) -> bool:
         return not self.private
+
+    @property
+    def is_markdown(self) -> bool:
+        """Agents and the AI write Markdown; customers and the system, plain text."""
+        return self.author_kind in MARKDOWN_AUTHORS

@@ -147,7 +147,7 @@
     el.setAttribute("data-pending", "");
     el.className = "msg msg-customer pending";
     var p = document.createElement("div");
-    p.className = "bubble";
+    p.className = "bubble text";
     p.textContent = text;
     var state = document.createElement("div");
     state.className = "msg-meta";
