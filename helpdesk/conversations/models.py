@@ -6,6 +6,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.utils import timezone
 
+from helpdesk.conversations import names
 from helpdesk.lib.markdown import MARKDOWN_AUTHORS
 from helpdesk.workspace.models import Workspace
 
@@ -38,7 +39,23 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email or f"Visitor #{self.pk}"
+        return self.name or self.email or self.generated_name
+
+    @property
+    def generated_name(self) -> str:
+        """A readable name for an anonymous contact ("Amber Otter"), the same on every page
+        and in every process because it is derived from the id, never stored: see
+        `names.generated_name`."""
+        return names.generated_name(self.pk)
+
+    @property
+    def initials(self) -> str:
+        return names.initials(self.display_name)
+
+    @property
+    def avatar(self) -> int:
+        """The colour of the contact's avatar, 0 to names.AVATAR_COLOURS - 1 (CSS `avatar-N`)."""
+        return names.avatar_colour(self.pk)
 
 
 class Visitor(models.Model):
