@@ -32,7 +32,11 @@ ANIMALS = (
 NAMES = len(ADJECTIVES) * len(ANIMALS)
 # Odd, so that multiplying by it permutes 0 .. NAMES - 1 (NAMES is a power of two).
 SPREAD = 2654435761
+UNSPREAD = pow(SPREAD, -1, NAMES)
 AVATAR_COLOURS = 12
+# A search finds anonymous contacts by their name when it names at most this many of them
+# ("otter": 64 names; "a" would be most of them, and says nothing).
+MOST_SLOTS = 128
 
 
 def generated_name(contact_id: int | None) -> str:
@@ -40,6 +44,22 @@ def generated_name(contact_id: int | None) -> str:
         return "Visitor"
     n = (contact_id * SPREAD) % NAMES
     return f"{ADJECTIVES[n // len(ANIMALS)]} {ANIMALS[n % len(ANIMALS)]}"
+
+
+def slots_matching(text: str) -> list[int]:
+    """The contact ids, modulo NAMES, of the generated names that contain the text (ignoring
+    case): a search for "amber otter" finds contact_id % NAMES in these. Empty when the text
+    is shorter than three letters or matches too many names."""
+    wanted = " ".join(text.lower().split())
+    if len(wanted) < 3:
+        return []
+    slots = []
+    for n in range(NAMES):
+        if wanted in f"{ADJECTIVES[n // len(ANIMALS)]} {ANIMALS[n % len(ANIMALS)]}".lower():
+            slots.append(n * UNSPREAD % NAMES)
+            if len(slots) > MOST_SLOTS:
+                return []
+    return sorted(slots)
 
 
 def initials(name: str) -> str:

@@ -8,9 +8,11 @@ from urllib.parse import urlencode
 
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Mod
 from django.http import QueryDict
 
 from helpdesk.accounts.models import Membership
+from helpdesk.conversations import names
 from helpdesk.conversations.models import Conversation, ConversationCount, Message
 
 PAGE_SIZE = 25
@@ -85,9 +87,14 @@ def conversations(membership: Membership, filters: Filters) -> QuerySet[Conversa
         matching_messages = Message.objects.filter(
             conversation=OuterRef("pk"), search=SearchQuery(filters.q, config="simple", search_type="plain")
         )
-        qs = qs.filter(
+        found = (
             Q(contact__name__icontains=filters.q) | Q(contact__email__icontains=filters.q) | Exists(matching_messages)
         )
+        slots = names.slots_matching(filters.q)
+        if slots:  # an anonymous contact, by the name the inbox shows for it
+            qs = qs.alias(name_slot=Mod("contact_id", names.NAMES))
+            found |= Q(contact__name="", contact__email="", name_slot__in=slots)
+        qs = qs.filter(found)
     return qs.select_related("contact", "assignee").order_by("-last_message_at", "-id")
 
 

@@ -66,7 +66,7 @@ def test_markdown_from_agents_renders_and_a_customers_links_work(browser, stack,
     composer = inbox.locator(".composer textarea")
     composer.fill(
         "**Sorry!** It ships today:\n- tracking by email\n- delivery tomorrow\n\n"
-        "[Track it](https://acme.test/track) <img src=x onerror=\"window.__xss = 1\">"
+        '[Track it](https://acme.test/track) <img src=x onerror="window.__xss = 1">'
     )
     composer.press("Enter")
     for where, bubble in (
@@ -90,7 +90,9 @@ def test_an_ai_answer_in_markdown_can_be_rated_and_still_marked_solved(browser, 
     workspace = Workspace.objects.create(name="Acme", widget_company_name="Acme", away_message="")
     add_article(workspace, "Shipping", "# Shipping\n\nDelivery to Norway takes five working days.")
     llm.mode, llm.first_token_delay, llm.token_delay = "ok", 0.0, 0.0
-    llm.reply = "**Five working days** to Norway:\n- tracked\n- insured\n\n[Shipping rates](https://acme.test/rates) [1]"
+    llm.reply = (
+        "**Five working days** to Norway:\n- tracked\n- insured\n\n[Shipping rates](https://acme.test/rates) [1]"
+    )
     _site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
     send(widget, "How long does delivery to Norway take?")
 
@@ -145,7 +147,9 @@ def test_every_time_follows_the_readers_zone_and_locale(browser, stack, host_sit
     assert "UTC" not in logged.get_attribute("title")
 
 
-def test_visitors_have_names_and_avatars_and_each_view_shows_its_count(browser, stack, host_site, workspace, screenshot):
+def test_visitors_have_names_and_avatars_and_each_view_shows_its_count(
+    browser, stack, host_site, workspace, screenshot
+):
     agent = make_member(workspace, "agent@acme.test")
     inbox = sign_in(browser, stack, agent)
     expect(inbox.locator('[data-count="new"]')).to_have_text("0")

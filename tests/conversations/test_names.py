@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from helpdesk.conversations import names
 from helpdesk.conversations.models import Contact
+from tests.inbox.test_views import make_conversation
 
 
 def test_an_anonymous_contact_has_a_readable_name_not_a_number(conversation):
@@ -56,3 +57,17 @@ def test_the_inbox_shows_the_name_and_the_avatar_in_the_list_header_and_thread(a
     assert f'<span class="avatar avatar-{contact.avatar}" aria-hidden="true">{contact.initials}</span>' in page
     assert f"avatar-sm avatar-{contact.avatar} mr-2" in page  # beside the customer's message
     assert "Visitor #" not in listing + page
+
+
+def test_the_inbox_search_finds_an_anonymous_contact_by_the_name_it_shows(agent_client, workspace, conversation):
+    shown = conversation.contact.display_name
+    named = make_conversation(workspace, name="Ada Lovelace")
+    other = make_conversation(workspace)
+    for q in (shown, shown.lower(), shown.split()[1]):
+        html = agent_client.get(reverse("inbox:index"), {"q": q}).content.decode()
+        assert f'id="row-{conversation.pk}"' in html, q
+        assert f'id="row-{named.pk}"' not in html
+    assert other.contact.display_name.split()[1] != shown.split()[1]  # neighbours share no word
+    html = agent_client.get(reverse("inbox:index"), {"q": shown}).content.decode()
+    assert f'id="row-{other.pk}"' not in html
+    assert names.slots_matching("a") == [] and names.slots_matching("e") == []  # too many to mean anything
