@@ -88,7 +88,9 @@ def conversations(membership: Membership, filters: Filters) -> QuerySet[Conversa
             conversation=OuterRef("pk"), search=SearchQuery(filters.q, config="simple", search_type="plain")
         )
         found = (
-            Q(contact__name__icontains=filters.q) | Q(contact__email__icontains=filters.q) | Exists(matching_messages)
+            Q(contact__name__icontains=filters.q)
+            | Q(contact__email__icontains=filters.q)
+            | Q(Exists(matching_messages))
         )
         slots = names.slots_matching(filters.q)
         if slots:  # an anonymous contact, by the name the inbox shows for it
