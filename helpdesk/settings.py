@@ -109,7 +109,11 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
-            "libraries": {"stamps": "helpdesk.lib.stamps", "toasts": "helpdesk.lib.toasts"},
+            "libraries": {
+                "markup": "helpdesk.lib.markdown",
+                "stamps": "helpdesk.lib.stamps",
+                "toasts": "helpdesk.lib.toasts",
+            },
         },
     }
 ]

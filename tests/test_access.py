@@ -31,6 +31,7 @@ class Endpoint:
 
 ENDPOINTS = [
     Endpoint("index", per_conversation=False),
+    Endpoint("counts", per_conversation=False),
     Endpoint("conversation"),
     Endpoint("thread"),
     Endpoint("reply", "post", {"body": "Intruder was here"}),

@@ -7,6 +7,7 @@ tests/workspace/test_settings_walk.py.)"""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import Client
@@ -189,3 +190,75 @@ def test_a_new_visitors_page_url_loses_its_nul(client, workspace):
     )
     assert response.status_code == 201
     assert Contact.objects.get().last_page_url == "https://acme.test/pricing"
+
+
+# ---------------------------------------------------------------- Markdown in messages
+# Agents and the AI write Markdown; what they type as HTML is shown as text, and links keep
+# only web addresses. A customer's message is text whose http(s) addresses are links.
+
+MARKDOWN_ATTACKS = (
+    f"{SCRIPT}\n\n{IMG}\n\n[click](javascript:alert(6)) [data](data:text/html;base64,PHNjcmlwdD4=) "
+    "![pixel](https://evil.example/p.png) <a href='javascript:alert(7)'>a</a> **still bold**"
+)
+
+
+def _every_view_of(client, agent, workspace, conversation, raw) -> dict[str, str]:
+    client.force_login(agent)
+    membership = agent.memberships.get()
+    v = identity.visitor_for_token(workspace, raw)
+    return {
+        "the widget thread": Client()
+        .get(reverse("widget:thread"), {"after": 0}, **widget_headers(workspace, raw))
+        .content.decode(),
+        "the widget socket's replay": handlers.widget_replay(v, 0),
+        "the inbox list": client.get(reverse("inbox:index")).content.decode(),
+        "the conversation": client.get(reverse("inbox:conversation", args=[conversation.pk])).content.decode(),
+        "the inbox socket's replay": handlers.inbox_replay(membership, conversation.pk, 0),
+    }
+
+
+DANGEROUS_ATTRIBUTE = re.compile(
+    r"<[^>]*\b(?:href|src|on\w+)\s*=\s*[\"']?\s*(?:javascript:|data:[a-z]|vbscript:|https://evil|alert)", re.I
+)
+
+
+def assert_no_live_markup(html: str, where: str) -> None:
+    for raw in (SCRIPT, IMG, "<img", "<script>alert", "<a href='"):
+        assert raw not in html, f"{raw!r} unescaped in {where}"
+    found = DANGEROUS_ATTRIBUTE.search(html)
+    assert found is None, f"{found.group(0) if found else ''!r} in {where}"
+
+
+@pytest.mark.parametrize("author", ["agent", "ai"])
+def test_html_and_dangerous_links_in_markdown_from_an_agent_or_the_ai_stay_inert(
+    client, agent, workspace, visitor, author
+):
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "Hi").conversation
+    if author == "agent":
+        actions.post_agent_reply(conversation, agent, MARKDOWN_ATTACKS)
+    else:
+        actions.post_ai_reply(conversation, conversation.messages.get().pk, MARKDOWN_ATTACKS, [])
+    for where, html in _every_view_of(client, agent, workspace, conversation, raw).items():
+        assert_no_live_markup(html, where)
+        if where != "the inbox list":
+            assert "<strong>still bold</strong>" in html, where  # the Markdown is rendered
+            assert "&lt;script&gt;" in html, where  # and the HTML shown as typed
+    conversation.refresh_from_db()
+    assert "**" not in conversation.last_message_preview and "still bold" in conversation.last_message_preview
+
+
+def test_a_customers_markup_and_javascript_address_are_text(client, agent, workspace, visitor):
+    _v, raw = visitor
+    body = f"{SCRIPT} **not bold** javascript:alert(8) [x](javascript:alert(9)) see https://acme.test/o?id=1&n=2"
+    sent = Client().post(reverse("widget:send"), {"body": body}, **widget_headers(workspace, raw))
+    assert sent.status_code == 201
+    conversation = Message.objects.get().conversation
+    views = _every_view_of(client, agent, workspace, conversation, raw)
+    views["the post's response"] = sent.content.decode()
+    link = '<a href="https://acme.test/o?id=1&amp;n=2" target="_blank" rel="noopener noreferrer nofollow">'
+    for where, html in views.items():
+        assert_no_live_markup(html, where)
+        if where != "the inbox list":
+            assert "**not bold**" in html and "javascript:alert(8)" in html, where  # as typed
+            assert link in html, where  # the web address is a link

@@ -24,10 +24,11 @@ def update_settings(form: AISettingsForm, actor: User) -> AISettings:
         form.apply_key(ai)
         ai.updated_at = timezone.now()
         ai.save()
-        changed = {name: value for name, value in activity.changes(form).items() if name not in KEY_FIELDS}
+        detail = activity.diff(form, leave_out=KEY_FIELDS)
+        changed = detail["changed"]
         if key_change:
             changed["api_key"] = key_change
-        activity.record(ai.workspace, actor, "ai.updated", changed=changed)
+        activity.record(ai.workspace, actor, "ai.updated", **detail)
         if "embedding_model" in changed and embeddings.active():
             workspace_id = ai.workspace_id
             transaction.on_commit(lambda: reembed_workspace.enqueue(workspace_id))
@@ -52,7 +53,7 @@ def create_rule(form: GuidanceRuleForm, actor: User) -> GuidanceRule:
 def update_rule(form: GuidanceRuleForm, actor: User) -> GuidanceRule:
     with transaction.atomic():
         rule = form.save()
-        activity.record(rule.workspace, actor, "guidance.updated", changed=activity.changes(form), **_described(rule))
+        activity.record(rule.workspace, actor, "guidance.updated", **activity.diff(form), **_described(rule))
     return rule
 
 

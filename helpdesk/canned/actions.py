@@ -20,9 +20,7 @@ def save_canned_response(form: CannedResponseForm, actor: User) -> CannedRespons
         if created:
             activity.record(canned.workspace, actor, "canned.created", shortcut=canned.shortcut)
         else:
-            activity.record(
-                canned.workspace, actor, "canned.updated", shortcut=canned.shortcut, changed=activity.changes(form)
-            )
+            activity.record(canned.workspace, actor, "canned.updated", shortcut=canned.shortcut, **activity.diff(form))
     return canned
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from helpdesk.accounts.models import Membership, User
 from helpdesk.conversations import events, hooks, hotpath
 from helpdesk.conversations.models import Contact, Conversation, Message, Visitor
+from helpdesk.lib import markdown
 from helpdesk.realtime import broadcast
 
 PREVIEW_LENGTH = 160
@@ -29,8 +30,9 @@ def _locked(conversation: Conversation) -> Conversation:
     )
 
 
-def _preview(body: str) -> str:
-    flat = " ".join(body.split())
+def _preview(body: str, author_kind: str = Message.Author.CUSTOMER) -> str:
+    """The message as one line for the inbox's row: what is read, not the Markdown typed."""
+    flat = " ".join(markdown.plain_text(author_kind, body).split())
     return flat if len(flat) <= PREVIEW_LENGTH else flat[: PREVIEW_LENGTH - 1] + "…"
 
 
@@ -161,7 +163,7 @@ def post_agent_reply(conversation: Conversation, agent: User, body: str, *, priv
         conversation.agent_last_seen_at = now
         if not private:
             conversation.last_message_at = now
-            conversation.last_message_preview = _preview(body)
+            conversation.last_message_preview = _preview(body, Message.Author.AGENT)
             fields += ["last_message_at", "last_message_preview"]
             if conversation.first_response_at is None:
                 conversation.first_response_at = now
@@ -302,7 +304,7 @@ def post_ai_reply(conversation: Conversation, trigger_id: int, body: str, source
             created_at=now,
         )
         conversation.last_message_at = now
-        conversation.last_message_preview = _preview(body)
+        conversation.last_message_preview = _preview(body, Message.Author.AI)
         fields = ["last_message_at", "last_message_preview"]
         if conversation.status in (Conversation.Status.NEW, Conversation.Status.OPEN):
             conversation.status = Conversation.Status.PENDING  # waiting on the customer

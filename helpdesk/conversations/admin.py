@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from helpdesk.conversations.models import Contact, Conversation, Message, Visitor
+from helpdesk.conversations.models import Contact, Conversation, ConversationCount, Message, Visitor
 
 
 class Admin(admin.ModelAdmin):
@@ -57,3 +57,21 @@ class MessageAdmin(Admin):
         if match is None or (match.url_name or "").startswith("conversations_message_"):
             return False
         return super().has_delete_permission(request, obj)
+
+
+@admin.register(ConversationCount)
+class ConversationCountAdmin(Admin):
+    """Kept by database triggers: read-only here (ConversationCount.recount rebuilds them)."""
+
+    list_display = ["workspace", "status", "assignee", "priority", "n"]
+    list_filter = ["status", "priority"]
+    raw_id_fields = ["workspace", "assignee"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

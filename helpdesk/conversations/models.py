@@ -3,9 +3,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils import timezone
 
+from helpdesk.conversations import names
+from helpdesk.lib.markdown import MARKDOWN_AUTHORS
 from helpdesk.workspace.models import Workspace
 
 
@@ -37,7 +39,23 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email or f"Visitor #{self.pk}"
+        return self.name or self.email or self.generated_name
+
+    @property
+    def generated_name(self) -> str:
+        """A readable name for an anonymous contact ("Amber Otter"), the same on every page
+        and in every process because it is derived from the id, never stored: see
+        `names.generated_name`."""
+        return names.generated_name(self.pk)
+
+    @property
+    def initials(self) -> str:
+        return names.initials(self.display_name)
+
+    @property
+    def avatar(self) -> int:
+        """The colour of the contact's avatar, 0 to names.AVATAR_COLOURS - 1 (CSS `avatar-N`)."""
+        return names.avatar_colour(self.pk)
 
 
 class Visitor(models.Model):
@@ -132,6 +150,64 @@ class Conversation(models.Model):
         return self.agent_last_seen_at is None or self.last_customer_message_at > self.agent_last_seen_at
 
 
+class ConversationCount(models.Model):
+    """How many of a workspace's conversations have each status, assignee and priority: the
+    inbox's counts in one small query, at any number of conversations.
+
+    Kept by PostgreSQL triggers (migration 0005), whatever writes the conversation (the ORM, the
+    hand-written statements of helpdesk/conversations/hotpath.py, the admin, a bulk load): a new
+    conversation adds one, a deleted one takes one away, and a change of status, assignee or
+    priority moves one from the old row to the new, in the writing transaction, so a count is
+    exactly as current as the conversations it counts. The two rows of a move are locked in one
+    order, so that two transactions moving conversations in opposite directions never wait for
+    each other. `recount` rebuilds a workspace's rows from the conversations.
+    """
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+", db_index=False)
+    status = models.CharField(max_length=10)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    priority = models.PositiveSmallIntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "status", "assignee", "priority"],
+                nulls_distinct=False,
+                name="conversation_count_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.n} {self.status} of workspace {self.workspace_id}, assignee {self.assignee_id}, priority {self.priority}"
+
+    @staticmethod
+    def recount(workspace_id: int) -> None:
+        """Rebuild the workspace's counts from its conversations (the triggers keep them; this is
+        for repairs and for checking them)."""
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Hold off writes to conversations meanwhile, as the migration that made the counts does.
+            cursor.execute(f'LOCK TABLE "{Conversation._meta.db_table}" IN SHARE ROW EXCLUSIVE MODE')
+            counts = list(
+                Conversation.objects.filter(workspace_id=workspace_id)
+                .values("status", "assignee_id", "priority")
+                .annotate(total=models.Count("id"))
+            )
+            ConversationCount.objects.filter(workspace_id=workspace_id).delete()
+            ConversationCount.objects.bulk_create(
+                ConversationCount(
+                    workspace_id=workspace_id,
+                    status=c["status"],
+                    assignee_id=c["assignee_id"],
+                    priority=c["priority"],
+                    n=c["total"],
+                )
+                for c in counts
+            )
+
+
 STATUS_LABELS = dict(Conversation.Status.choices)
 PRIORITY_LABELS = dict(Conversation.Priority.choices)
 
@@ -183,3 +259,8 @@ class Message(models.Model):
     @property
     def is_public(self) -> bool:
         return not self.private
+
+    @property
+    def is_markdown(self) -> bool:
+        """Agents and the AI write Markdown; customers and the system, plain text."""
+        return self.author_kind in MARKDOWN_AUTHORS

@@ -1,16 +1,19 @@
-"""The inbox's conversation list: filters, search and keyset pagination."""
+"""The inbox's conversation list: filters, search, keyset pagination and each view's count."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlencode
 
 from django.contrib.postgres.search import SearchQuery
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Mod
 from django.http import QueryDict
 
 from helpdesk.accounts.models import Membership
-from helpdesk.conversations.models import Conversation, Message
+from helpdesk.conversations import names
+from helpdesk.conversations.models import Conversation, ConversationCount, Message
 
 PAGE_SIZE = 25
 STATUS_FILTERS = {
@@ -24,6 +27,8 @@ STATUS_FILTERS = {
     "all": None,
 }
 ASSIGNED_FILTERS = ("all", "mine", "unassigned")
+NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
+ASSIGNED_LABELS = [("all", "Everyone's"), ("mine", "Mine"), ("unassigned", "Unassigned")]
 
 
 @dataclass
@@ -47,6 +52,12 @@ class Filters:
 
     def as_query(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if v}
+
+    @property
+    def without_status(self) -> str:
+        """The other filters, as "&name=value..." to follow a status tab's ?status=."""
+        others = {k: v for k, v in self.as_query().items() if k != "status" and not (k == "assigned" and v == "all")}
+        return "&" + urlencode(others) if others else ""
 
 
 def _cursor(raw: str) -> tuple[datetime, int] | None:
@@ -76,9 +87,16 @@ def conversations(membership: Membership, filters: Filters) -> QuerySet[Conversa
         matching_messages = Message.objects.filter(
             conversation=OuterRef("pk"), search=SearchQuery(filters.q, config="simple", search_type="plain")
         )
-        qs = qs.filter(
-            Q(contact__name__icontains=filters.q) | Q(contact__email__icontains=filters.q) | Exists(matching_messages)
+        found = (
+            Q(contact__name__icontains=filters.q)
+            | Q(contact__email__icontains=filters.q)
+            | Q(Exists(matching_messages))
         )
+        slots = names.slots_matching(filters.q)
+        if slots:  # an anonymous contact, by the name the inbox shows for it
+            qs = qs.alias(name_slot=Mod("contact_id", names.NAMES))
+            found |= Q(contact__name="", contact__email="", name_slot__in=slots)
+        qs = qs.filter(found)
     return qs.select_related("contact", "assignee").order_by("-last_message_at", "-id")
 
 
@@ -93,3 +111,58 @@ def page(membership: Membership, filters: Filters, before: str = "") -> tuple[li
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     return rows, (cursor_of(rows[-1]) if more and rows else "")
+
+
+@dataclass
+class Counts:
+    """How many conversations each view of the inbox holds: each status tab with the assignee
+    and priority filters as they are, and each assignee filter with the status and priority
+    as they are (a search narrows the list, not the counts)."""
+
+    statuses: list[tuple[str, str, int]]  # (value, label, count), in the nav's order
+    assigned: list[tuple[str, str, int]]
+
+
+def _in_status(status: str, tab: str) -> bool:
+    statuses = STATUS_FILTERS[tab]
+    return statuses is None or status in statuses
+
+
+def _in_assigned(assignee_id: int | None, tab: str, me: int) -> bool:
+    return tab == "all" or (assignee_id == me if tab == "mine" else assignee_id is None)
+
+
+def counts(membership: Membership, filters: Filters) -> Counts:
+    """One query of a few rows (ConversationCount, kept by triggers), however many
+    conversations the workspace holds."""
+    rows = ConversationCount.objects.filter(workspace_id=membership.workspace_id, n__gt=0)
+    if filters.priority:
+        rows = rows.filter(priority=int(filters.priority))
+    found = list(rows.values_list("status", "assignee_id", "n"))
+    me = membership.user_id
+    return Counts(
+        statuses=[
+            (
+                tab,
+                label,
+                sum(
+                    n
+                    for status, assignee, n in found
+                    if _in_status(status, tab) and _in_assigned(assignee, filters.assigned, me)
+                ),
+            )
+            for tab, label in NAV_STATUSES
+        ],
+        assigned=[
+            (
+                tab,
+                label,
+                sum(
+                    n
+                    for status, assignee, n in found
+                    if _in_status(status, filters.status) and _in_assigned(assignee, tab, me)
+                ),
+            )
+            for tab, label in ASSIGNED_LABELS
+        ],
+    )

@@ -5,6 +5,7 @@ from helpdesk.inbox import views
 app_name = "inbox"
 urlpatterns = [
     path("", views.index, name="index"),
+    path("counts", views.counts, name="counts"),
     path("c/<int:pk>/", views.conversation, name="conversation"),
     path("c/<int:pk>/thread", views.thread, name="thread"),
     path("c/<int:pk>/reply", views.reply, name="reply"),

@@ -22,7 +22,6 @@ from helpdesk.inbox import queries
 from helpdesk.realtime import handlers
 
 THREAD_LIMIT = 200
-NAV_STATUSES = [("active", "Active"), *Conversation.Status.choices, ("all", "All")]
 
 
 # The most dismissed notices a person keeps (the oldest are forgotten first).
@@ -49,9 +48,9 @@ def _page_context(request: AuthenticatedHttpRequest, membership: Membership) -> 
         "filters": filters,
         "rows": rows,
         "next_cursor": next_cursor,
+        "counts": queries.counts(membership, filters),
         "team": presence.team(membership.workspace),
         "online": presence.is_online(membership),
-        "nav_statuses": NAV_STATUSES,
         "priority_choices": Conversation.Priority.choices,
         "ai_notice": _ai_notice(membership, request.user),
     }
@@ -70,10 +69,23 @@ def index(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = _page_context(request, membership)
     template = "inbox/index.html"
     if request.htmx and request.htmx.target == "conversation-list":
-        template += "#list"
-    elif request.htmx and request.GET.get("before"):
+        # Another view: its rows, and the counts of the views beside it.
+        html = render_to_string(template + "#list", context, request=request)
+        return HttpResponse(html + render_to_string(template + "#counts-oob", context))
+    if request.htmx and request.GET.get("before"):
         template += "#rows"
     return render(request, template, context)
+
+
+@login_required
+@require_GET
+def counts(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Each view's count, as out-of-band swaps: the inbox asks again when rows change."""
+    membership = access.agent(request)
+    filters = queries.Filters.from_query(request.GET)
+    return render(
+        request, "inbox/index.html#counts-oob", {"filters": filters, "counts": queries.counts(membership, filters)}
+    )
 
 
 @login_required

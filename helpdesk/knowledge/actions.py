@@ -156,6 +156,9 @@ def update(item: Item, *, actor: User | None = None, **changes) -> Item:
         item = model.objects.select_for_update().get(pk=item.pk)
         before = indexing.fingerprint(item)
         old_file = item.file.name if isinstance(item, Document) else None
+        was = {name: getattr(item, name) for name in changes if name != "file"}  # for the activity log
+        if old_file and "file" in changes:
+            was["file"] = old_file.rsplit("/", 1)[-1]
         for name, value in fields.items():
             if name == "channels":
                 value = _channels(value)
@@ -177,7 +180,7 @@ def update(item: Item, *, actor: User | None = None, **changes) -> Item:
         if enabled is not None:
             item = _switch(item, enabled, index=not queued)[0]
         if changes:
-            _record(item, actor, "updated", changed=changes)
+            _record(item, actor, "updated", changed=changes, before=was)
     return item
 
 

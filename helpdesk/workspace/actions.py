@@ -15,7 +15,7 @@ from helpdesk.workspace.models import Workspace, new_identity_secret, new_public
 def update_widget(form: WidgetForm, actor: User) -> Workspace:
     with transaction.atomic():
         workspace = form.save()
-        activity.record(workspace, actor, "widget.updated", changed=activity.changes(form))
+        activity.record(workspace, actor, "widget.updated", **activity.diff(form))
     return workspace
 
 

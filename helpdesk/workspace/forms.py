@@ -61,6 +61,7 @@ class WidgetForm(forms.ModelForm):
         self.fields["timezone"].help_text = "Business hours below are in this timezone."
         current = self.instance.business_hours or {}
         self.initial_hours = dict(current)
+        self.initial["business_hours"] = self.initial_hours  # the value before, for the activity log
         for key, label in hours.DAYS:
             span = current.get(key) or []
             self.fields[f"{key}_open"] = forms.BooleanField(label=label, required=False, initial=bool(span))

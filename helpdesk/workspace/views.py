@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from helpdesk.accounts import access
 from helpdesk.accounts.access import AuthenticatedHttpRequest
 from helpdesk.widget.embed import snippet
-from helpdesk.workspace import actions
+from helpdesk.workspace import actions, activity
 from helpdesk.workspace.forms import WidgetForm
 from helpdesk.workspace.models import Activity
 
@@ -87,6 +87,5 @@ def regenerate_secret(request: AuthenticatedHttpRequest) -> HttpResponse:
 def activity_log(request: AuthenticatedHttpRequest) -> HttpResponse:
     membership = access.admin(request)
     entries = Activity.objects.filter(workspace=membership.workspace).select_related("actor")[:200]
-    return render(
-        request, "workspace/activity.html", {"membership": membership, "entries": entries, "section": "activity"}
-    )
+    rows = [(entry, activity.describe(entry)) for entry in entries]
+    return render(request, "workspace/activity.html", {"membership": membership, "rows": rows, "section": "activity"})

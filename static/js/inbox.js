@@ -140,7 +140,25 @@
   setInterval(updateWaiting, 15000);
   document.addEventListener("htmx:oobAfterSwap", updateWaiting);
 
-  document.addEventListener("hd:row", function (e) { notify(e.detail); updateTitle(); markSelected(); updateWaiting(); });
+  // Each view's count (the status tabs, the assignee filter): asked again once rows have
+  // changed, at most every two seconds.
+  var countsTimer = null, countsAsked = 0;
+  function refreshCounts() {
+    if (countsTimer) return;
+    var wait = Math.max(0, countsAsked + 2000 - Date.now());
+    countsTimer = setTimeout(function () {
+      countsTimer = null;
+      countsAsked = Date.now();
+      var l = list();
+      if (!l) return;
+      var q = ["status", "assigned", "priority"].map(function (k) {
+        return k + "=" + encodeURIComponent(l.getAttribute("data-" + k) || "");
+      }).join("&");
+      htmx.ajax("GET", "/inbox/counts?" + q, { swap: "none" });
+    }, wait);
+  }
+
+  document.addEventListener("hd:row", function (e) { notify(e.detail); updateTitle(); markSelected(); updateWaiting(); refreshCounts(); });
   document.addEventListener("hd:message", function (e) {
     scrollThread();
     if (e.detail.getAttribute("data-kind") === "customer") {

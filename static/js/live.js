@@ -41,14 +41,60 @@
     if (seq > window.hdCursor) window.hdCursor = seq;
   }
 
-  // Times are rendered in UTC by the server; show them in the reader's time zone.
-  var clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  function localTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (t) {
+  // Times: the server prints them in UTC (helpdesk/lib/stamps.py `stamp`); every <time> is
+  // shown here in the reader's time zone and locale format, by its data-time kind:
+  //   time      a message: the clock today, the day and the clock before
+  //   relative  a list row: "now", "5 min", "3 hr", "2 days", then the day; kept current
+  //   date, datetime (the default)
+  // and titled with the full local date and time.
+  var formats = {
+    clock: new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" }),
+    dayClock: new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" }),
+    day: new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" }),
+    date: new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }),
+    datetime: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
+  };
+  var units = {};
+  function unit(n, name) {
+    units[name] = units[name] || new Intl.NumberFormat(undefined, { style: "unit", unit: name, unitDisplay: "short" });
+    return units[name].format(n);
+  }
+  var justNow = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }).format(0, "second");
+  function sameDay(a, b) { return a.toDateString() === b.toDateString(); }
+
+  function timeText(d, kind, now) {
+    if (kind === "time") return (sameDay(d, now) ? formats.clock : formats.dayClock).format(d);
+    if (kind === "date") return formats.date.format(d);
+    if (kind === "relative") {
+      var s = (now - d) / 1000;
+      if (s < 60) return justNow;
+      if (s < 3600) return unit(Math.floor(s / 60), "minute");
+      if (s < 86400) return unit(Math.floor(s / 3600), "hour");
+      if (s < 7 * 86400) return unit(Math.floor(s / 86400), "day");
+      return (d.getFullYear() === now.getFullYear() ? formats.day : formats.date).format(d);
+    }
+    return formats.datetime.format(d);
+  }
+
+  function localTimes(root, only) {
+    if (!root || !root.querySelectorAll) return;
+    var now = new Date();
+    var found = root.querySelectorAll(only || "time[datetime]");
+    var all = root.matches && root.matches(only || "time[datetime]") ? [root] : [];
+    all.concat(Array.prototype.slice.call(found)).forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d) && t.getAttribute("data-format") !== "date") t.textContent = clock.format(d);
+      if (isNaN(d)) return;
+      var text = timeText(d, t.getAttribute("data-time") || "datetime", now);
+      if (t.textContent !== text) t.textContent = text;
+      if (!t.hasAttribute("data-local")) { t.title = formats.datetime.format(d); t.setAttribute("data-local", ""); }
     });
   }
+  window.hdLocalTimes = localTimes;
+  // Relative times move on; the others only at midnight, which a reload puts right.
+  setInterval(function () { localTimes(document, 'time[data-time="relative"]'); }, 30000);
+  // Whatever htmx brings in (a page's content, a swapped list, a settings form) and the page.
+  document.addEventListener("htmx:load", function (e) { localTimes(e.detail.elt); });
+  document.addEventListener("DOMContentLoaded", function () { localTimes(document); });
 
   function placeMessage(container, el) {
     seen(el);
@@ -78,6 +124,7 @@
   }
 
   function placeRow(container, el) {
+    localTimes(el);
     var existing = document.getElementById(el.id);
     var accept = !window.hdRowFilter || window.hdRowFilter(el, !!existing);
     if (existing) existing.remove();

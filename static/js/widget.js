@@ -147,7 +147,7 @@
     el.setAttribute("data-pending", "");
     el.className = "msg msg-customer pending";
     var p = document.createElement("div");
-    p.className = "bubble";
+    p.className = "bubble text";
     p.textContent = text;
     var state = document.createElement("div");
     state.className = "msg-meta";
@@ -225,18 +225,36 @@
     }
   });
 
-  // Ratings of AI answers: thumbs up / down, or "that solved it".
+  // Ratings of AI answers: thumbs up / down, or "that solved it". A thumb stays pressed (and
+  // can be changed) and "That solved it" stays, since a helpful answer may also be the end of
+  // the question; "That solved it" resolves the conversation and ends the rating.
+  function feedbackNote(box, text) {
+    var note = box.querySelector(".feedback-note");
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "feedback-note";
+      note.setAttribute("role", "status");
+      box.appendChild(note);
+    }
+    note.textContent = text;
+  }
   messages.addEventListener("click", function (e) {
     var btn = e.target.closest("[data-rate]");
     if (!btn) return;
     var box = btn.closest("[data-feedback]");
+    var rating = btn.getAttribute("data-rate");
     var data = new FormData();
-    data.append("rating", btn.getAttribute("data-rate"));
+    data.append("rating", rating);
     fetch("/chat/api/messages/" + box.getAttribute("data-feedback") + "/feedback", { method: "POST", headers: headers(), body: data })
       .then(function (r) {
-        box.textContent = r.ok ? (btn.getAttribute("data-rate") === "solved" ? "Glad it helped!" : "Thanks for the feedback") : "Could not save that";
+        if (!r.ok) { feedbackNote(box, "Could not save that"); return; }
+        if (rating === "solved") { box.textContent = "Glad it helped!"; return; }
+        box.querySelectorAll("[data-rate=up], [data-rate=down]").forEach(function (b) {
+          b.setAttribute("aria-pressed", String(b === btn));
+        });
+        feedbackNote(box, "Thanks for the feedback");
       })
-      .catch(function () { box.textContent = "Could not save that"; });
+      .catch(function () { feedbackNote(box, "Could not save that"); });
   });
 
   // Closing: the close button, or Esc anywhere in the chat; the host page hides the iframe and

@@ -107,7 +107,8 @@ def test_an_admin_edits_a_response(admin_client, admin, refund):
     assert refund.text == "Refunds take 3 days."
     entry = Activity.objects.get()
     assert (entry.actor, entry.action) == (admin, "canned.updated")
-    assert entry.detail == {"shortcut": "refund", "changed": {"text": "Refunds take 3 days."}}
+    assert entry.detail["shortcut"] == "refund" and entry.detail["changed"] == {"text": "Refunds take 3 days."}
+    assert entry.detail["before"] == {"text": "Refunds take 5 days."}
     assert "Saved /refund" in admin_client.get("/settings/team/canned/").content.decode()
 
 

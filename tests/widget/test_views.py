@@ -411,6 +411,17 @@ def rate(client, workspace, raw, answer, rating="up", **extra):
     )
 
 
+def test_a_thumbs_up_still_lets_the_visitor_say_it_solved_the_question(client, workspace, visitor, answer):
+    _, raw = visitor
+    assert rate(client, workspace, raw, answer, "up").status_code == 200
+    answer.conversation.refresh_from_db()
+    assert answer.conversation.status != "resolved"
+    assert rate(client, workspace, raw, answer, "solved").status_code == 200
+    answer.conversation.refresh_from_db()
+    assert answer.conversation.status == "resolved" and answer.conversation.ai_resolved
+    assert answer.__class__.objects.get(pk=answer.pk).feedback.rating == "up"
+
+
 def test_ratings_are_limited_per_visitor(client, workspace, visitor, answer, settings, frozen_clock):
     settings.WIDGET_RATE_LIMIT_PER_VISITOR = 2
     _, raw = visitor

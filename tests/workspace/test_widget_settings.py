@@ -83,7 +83,7 @@ def test_an_admin_saves_the_widget_and_the_change_is_logged(client, workspace, o
     assert entry.actor == admin and entry.action == "widget.updated"
     assert entry.detail["changed"]["widget_title"] == "Talk to Acme"
     log = client.get("/settings/activity/").content.decode()
-    assert "widget.updated" in log and "Talk to Acme" in log
+    assert 'data-action="widget.updated"' in log and "changed the widget settings" in log and "Talk to Acme" in log
 
 
 def test_the_widget_shows_the_new_colour_and_greeting_on_its_next_open(owner_client, workspace, client):
