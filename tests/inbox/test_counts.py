@@ -52,8 +52,8 @@ def test_the_counts_follow_every_kind_of_write(workspace, other_workspace, agent
     actions.set_priority(second, agent, 4)
     actions.assign(second, agent, owner)
     Conversation.objects.filter(pk=second.pk).update(status=S.RESOLVED)  # a bulk update
-    actions.post_customer_message(v, "Still there?")  # reopens nothing: the status stays
-    assert kept(workspace) == truth(workspace) == {(S.PENDING, agent.pk, 0): 1, (S.RESOLVED, owner.pk, 4): 1}
+    actions.post_customer_message(v, "Still there?")  # the customer's turn is over: pending becomes open
+    assert kept(workspace) == truth(workspace) == {(S.OPEN, agent.pk, 0): 1, (S.RESOLVED, owner.pk, 4): 1}
     Conversation.objects.filter(pk=second.pk).update(last_message_preview="x")  # not a counted column
     first.delete()
     assert kept(workspace) == truth(workspace) == {(S.RESOLVED, owner.pk, 4): 1}
