@@ -47,9 +47,14 @@
   //   relative  a list row: "now", "5 min", "3 hr", "2 days", then the day; kept current
   //   date, datetime (the default)
   // and titled with the full local date and time.
+  // The hour padded as the locale's own short time pads it ("00:01" in en-GB, "0:01" in ja-JP):
+  // Intl pads only on request, and timeStyle cannot be combined with a short month.
+  var shortTime = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+  var hourPart = shortTime.formatToParts(new Date(2000, 0, 1, 1, 5)).filter(function (p) { return p.type === "hour"; })[0];
+  var hour = hourPart && hourPart.value.length === 2 ? "2-digit" : "numeric";
   var formats = {
-    clock: new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" }),
-    dayClock: new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" }),
+    clock: new Intl.DateTimeFormat(undefined, { hour: hour, minute: "2-digit" }),
+    dayClock: new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: hour, minute: "2-digit" }),
     day: new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" }),
     date: new Intl.DateTimeFormat(undefined, { dateStyle: "medium" }),
     datetime: new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }),
