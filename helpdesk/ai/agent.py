@@ -4,12 +4,10 @@ sources, or hands over to a person. Runs in the worker (see ai/tasks.py).
 Order of decisions for one customer message:
 1. stay quiet if AI is off, the conversation was handed over, an assigned agent is online,
    or a newer customer message will be answered instead;
-2. hand over if the visitor asks for a person or an escalation rule's keywords match;
-3. retrieve knowledge; hand over if nothing relevant is found;
-4. FAQ fast path: a confident FAQ match answers at once, without the model;
-5. without a chat model (knowledge-only mode): quote the best passage when retrieval is
-   confident, else hand over;
-6. otherwise stream the model's answer; hand over if it says it cannot answer, or if the
+2. what ai/decision.py decides: hand over (a person asked for, an escalation rule, nothing
+   relevant, or not confident without a chat model), answer at once (a confident FAQ match;
+   without a model, a confident passage quoted), or ask the model;
+3. with the model: stream its answer; hand over if it says it cannot answer, or if the
    provider still fails after its retries (with the fallback message).
 """
 
@@ -26,7 +24,7 @@ from django.utils import timezone
 
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership
-from helpdesk.ai import modes, provider
+from helpdesk.ai import decision, modes, provider
 from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
 from helpdesk.conversations import actions
 from helpdesk.conversations.models import Conversation, Message
@@ -36,21 +34,10 @@ from helpdesk.workspace.models import Workspace
 
 logger = logging.getLogger(__name__)
 
-# Retrieval confidence. `similarity` is the cosine similarity of the best chunk (None without
-# vectors); `coverage` is the share of the question's content words found in it.
-RELEVANT_SIMILARITY = 0.35
-RELEVANT_COVERAGE = 0.5
-CONFIDENT_SIMILARITY = 0.75
-CONFIDENT_COVERAGE = 0.8
 STREAM_EVERY_SECONDS = 0.05
 
 HANDOFF_MARKER = "[HANDOFF"
-PERSON_REQUEST = re.compile(
-    r"\b(human|real person|a person|live agent|an agent|real agent|representative|operator|someone from (your|the) team"
-    r"|talk to (someone|somebody)|speak (to|with) (someone|somebody|a|an|your))\b",
-    re.I,
-)
-HANDOFF_MESSAGE = "I'm passing your question to our team."
+HANDOFF_MESSAGE = decision.HANDOFF_MESSAGE
 
 
 def provider_config(ai: AISettings) -> provider.ProviderConfig | None:
@@ -70,52 +57,6 @@ def chat_configured(ai: AISettings) -> bool:
     """A chat model and an endpoint to ask; else knowledge-only mode (so too with a saved key
     that cannot be read: it is never replaced by the server's). Decided by ai/modes.py."""
     return modes.of(ai).chat
-
-
-def is_relevant(hit) -> bool:
-    if hit.similarity is not None and hit.similarity >= RELEVANT_SIMILARITY:
-        return True
-    return hit.coverage >= RELEVANT_COVERAGE
-
-
-def is_confident(hit) -> bool:
-    if hit.similarity is not None and hit.similarity >= CONFIDENT_SIMILARITY:
-        return True
-    return hit.coverage >= CONFIDENT_COVERAGE
-
-
-def source_of(hit, n: int) -> dict:
-    url = hit.url or (f"/help/{hit.public_id}/" if hit.kind == "article" and hit.public_id else "")
-    return {"n": n, "kind": hit.kind, "id": hit.item_id, "chunk_id": hit.chunk_id, "title": hit.title, "url": url}
-
-
-# What an answer without a model quotes of a passage: its first sentences, within this many characters.
-QUOTE_MAX_SENTENCES = 3
-QUOTE_MAX_CHARS = 600
-_QUOTE_BREAK = re.compile(r"(?<=[.!?\u2026])\s+|\n\s*\n")
-
-
-def quote_of(hit) -> str:
-    """The passage a knowledge-only answer quotes (the source links to the rest)."""
-    return excerpt(hit.answer or hit.text)
-
-
-def excerpt(text: str, max_chars: int = QUOTE_MAX_CHARS, max_sentences: int = QUOTE_MAX_SENTENCES) -> str:
-    """The text's first sentences (at most `max_sentences`, and `max_chars` characters in all),
-    cut at a sentence boundary, else at a word boundary, else anywhere, with "\u2026" when cut."""
-    text = text.strip()
-    head = text[: max_chars + 1]  # a huge passage is never read further than this
-    limit = max_chars - 2  # room for the ellipsis
-    breaks = [m.start() for m in _QUOTE_BREAK.finditer(head) if m.start() <= limit]
-    if len(text) <= max_chars and len(breaks) < max_sentences:
-        return text
-    if len(breaks) >= max_sentences:
-        return head[: breaks[max_sentences - 1]] + " \u2026"
-    if breaks and breaks[-1] >= max_chars // 3:
-        return head[: breaks[-1]] + " \u2026"
-    space = max(head.rfind(" ", 0, limit), head.rfind("\n", 0, limit))
-    cut = space if space > max_chars // 2 else limit
-    return head[:cut].rstrip() + "\u2026"
 
 
 # ---------------------------------------------------------------- when to answer
@@ -138,15 +79,6 @@ def should_answer(trigger: Message, ai: AISettings) -> str:
     if newer:
         return "a newer message will be answered"
     return ""
-
-
-def escalation_rule(rules: list[GuidanceRule], text: str) -> GuidanceRule | None:
-    """The first active escalation rule whose keywords occur in the text."""
-    lowered = text.lower()
-    for rule in rules:
-        if rule.kind == GuidanceRule.Kind.ESCALATION and any(word in lowered for word in rule.keywords()):
-            return rule
-    return None
 
 
 # ---------------------------------------------------------------- streaming to the screens
@@ -231,7 +163,7 @@ def cited_sources(text: str, hits) -> list[dict]:
     numbers = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text) if 0 < int(n) <= len(hits)})
     if not numbers and hits:
         numbers = [1]
-    return [source_of(hits[n - 1], n) for n in numbers]
+    return [decision.source_of(hits[n - 1], n) for n in numbers]
 
 
 # ---------------------------------------------------------------- the answer
@@ -260,26 +192,15 @@ def answer(message_id: int) -> None:
     draft = Draft(conversation, trigger)
     started = time.monotonic()
 
-    if PERSON_REQUEST.search(trigger.body):
-        return _hand_over(run, conversation, "The visitor asked for a person")
     rules = rules_for(conversation)
-    rule = escalation_rule(rules, trigger.body)
-    if rule is not None:
-        return _hand_over(run, conversation, f"Escalation rule: {rule.name}")
-
-    hits = [h for h in retrieval.search(workspace, trigger.body, k=5, channel=conversation.channel) if is_relevant(h)]
-    if not hits:
-        return _hand_over(run, conversation, "No relevant knowledge found")
-
-    top = hits[0]
-    if top.kind == "faq" and is_confident(top):
-        return _answer_with(run, conversation, top.answer, [source_of(top, 1)])
-
-    if not chat_configured(ai):
-        if is_confident(top):
-            body = f"Here's what I found in \u201c{top.title}\u201d:\n\n{quote_of(top)}"
-            return _answer_with(run, conversation, body, [source_of(top, 1)])
-        return _hand_over(run, conversation, "Not confident without a chat model")
+    decided = decision.decide(
+        workspace, trigger.body, chat=chat_configured(ai), channel=conversation.channel, rules=rules
+    )
+    if decided.action == decision.HAND_OVER:
+        return _hand_over(run, conversation, decided.reason)
+    if decided.action == decision.ANSWER:
+        return _answer_with(run, conversation, decided.body, decided.sources)
+    hits = decided.hits
 
     draft.push("")  # "AI is writing…"
     text = ""
@@ -362,21 +283,14 @@ def suggest(conversation_id: int, user_id: int) -> None:
     workspace = conversation.workspace
     ai = AISettings.for_workspace(workspace)
     last = conversation.messages.filter(author_kind=Message.Author.CUSTOMER).order_by("-id").first()
-    hits = (
-        [
-            h
-            for h in retrieval.search(workspace, last.body if last else "", k=5, channel=conversation.channel)
-            if is_relevant(h)
-        ]
-        if last
-        else []
-    )
+    found = retrieval.search(workspace, last.body, k=decision.SEARCH_K, channel=conversation.channel) if last else []
+    hits = [h for h in found if decision.is_relevant(h)]
     error = ""
     text = ""
     if not hits:
         error = "No relevant knowledge found for the customer's last message."
     elif not chat_configured(ai):
-        text = quote_of(hits[0])
+        text = decision.quote_of(hits[0], last.body if last else "")
     else:
         try:
             text = provider.chat(

@@ -15,6 +15,7 @@ from channels.testing import WebsocketCommunicator
 from helpdesk.accounts import presence
 from helpdesk.accounts.models import Membership
 from helpdesk.ai import agent as ai_agent
+from helpdesk.ai import decision
 from helpdesk.ai.models import AIRun, AISettings, GuidanceRule
 from helpdesk.asgi import application
 from helpdesk.conversations import actions, identity
@@ -414,10 +415,10 @@ def test_a_copilot_draft_without_a_model_quotes_a_bounded_passage(db, no_model, 
         ("One. Two. Three. Four.", "One. Two. Three. \u2026"),
         ("Line one\n\nLine two\n\nLine three\n\nLine four", "Line one\n\nLine two\n\nLine three \u2026"),
         ("word " * 1000, ("word " * 119).strip() + "\u2026"),  # no sentence end: cut after a word
-        ("x" * 4_000_000, "x" * (ai_agent.QUOTE_MAX_CHARS - 2) + "\u2026"),  # no space either: cut anywhere
+        ("x" * 4_000_000, "x" * (decision.QUOTE_MAX_CHARS - 2) + "\u2026"),  # no space either: cut anywhere
     ],
 )
 def test_an_excerpt_is_cut_at_a_sentence_else_a_word_with_an_ellipsis(text, expected):
-    result = ai_agent.excerpt(text)
+    result = decision.excerpt(text)
     assert result == expected
-    assert len(result) <= ai_agent.QUOTE_MAX_CHARS
+    assert len(result) <= decision.QUOTE_MAX_CHARS

@@ -150,7 +150,9 @@ def test_every_time_follows_the_readers_zone_and_locale(browser, stack, host_sit
     expect(row_time).to_have_text(re.compile(r"^(6|7) mins?$"))  # en-GB says "6 mins"
 
     # The widget, in the visitor's browser (Playwright's default: en-US, the machine's zone).
-    expect(widget.locator(".msg-customer time").last).to_have_text(re.compile(r"^([A-Z][a-z]{2} \d{1,2}, )?\d{1,2}:\d{2}\s?[AP]M$"))
+    expect(widget.locator(".msg-customer time").last).to_have_text(
+        re.compile(r"^([A-Z][a-z]{2} \d{1,2}, )?\d{1,2}:\d{2}\s?[AP]M$")
+    )
     assert widget_page.evaluate("() => Intl.DateTimeFormat().resolvedOptions().locale") == "en-US"
 
     # A settings page: the activity log's times too.

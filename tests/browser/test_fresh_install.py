@@ -17,6 +17,7 @@ from helpdesk.workspace.models import Workspace
 from tests.browser.test_chat_flow import open_widget, sign_in
 from tests.conftest import make_member
 from tests.processes import Stack, stack_env
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ONLINE_SECONDS = 10  # the least AGENT_ONLINE_SECONDS allows
@@ -84,3 +85,49 @@ def test_a_widget_open_when_the_only_agents_presence_runs_out_says_away(browser,
     expect(line).to_contain_text("We're away right now", timeout=15000)
     assert "is-online" not in (line.get_attribute("class") or "")
     assert site.evaluate("window.__noReload") == 1
+
+
+def test_without_a_model_the_demo_knowledge_answers_a_visitor_however_it_is_asked(browser, stack, host_site):
+    """The knowledge `make run` seeds, indexed by the worker with full text only (no
+    EMBEDDING_PROVIDER): a question in the visitor's own words gets the passage that answers
+    it, with its source; one it does not answer goes to a person."""
+    from helpdesk.ai.models import AIRun
+    from helpdesk.conversations.models import Message
+    from helpdesk.knowledge.models import Article
+    from helpdesk.ops import demo
+
+    workspace = Workspace.objects.create(name="Acme", widget_company_name="Acme")
+    demo._seed_knowledge(workspace)
+    wait_for(
+        lambda: not Article.objects.filter(workspace=workspace).exclude(status="ready").exists(),
+        15,
+        message="the demo articles were not indexed",
+    )
+    _site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
+    composer = widget.locator("#composer-input")
+    composer.fill("How long does shipping take?")
+    composer.press("Enter")
+    asked = wait_for(
+        lambda: Message.objects.filter(conversation__workspace=workspace, author_kind="customer").first(),
+        15,
+        message=lambda: f"the question was not saved\n{stack.output()}",
+    )
+    wait_for(
+        lambda: AIRun.objects.filter(trigger=asked).exclude(status=AIRun.Status.RUNNING).first(),
+        15,
+        message=lambda: f"the AI did not answer\n{stack.output()}",
+    )
+    answer = widget.locator(".msg-ai").last
+    expect(answer.locator(".bubble")).to_contain_text("Delivery takes two to four working days", timeout=15000)
+    expect(answer.locator(".bubble")).not_to_contain_text("Shipping is free")  # that passage, not the article
+    expect(answer.locator(".sources a")).to_have_text("Shipping and delivery")
+
+    composer.fill("Can you tell me about shipping and delivery?")
+    composer.press("Enter")
+    expect(widget.locator(".msg-ai")).to_have_count(2, timeout=15000)
+    expect(widget.locator(".msg-ai").last.locator(".sources a")).to_have_text("Shipping and delivery")
+
+    composer.fill("Can I pay with bitcoin?")
+    composer.press("Enter")
+    expect(widget.locator(".msg-system").last).to_contain_text("passing your question to our team", timeout=15000)
+    expect(widget.locator(".msg-ai")).to_have_count(2)

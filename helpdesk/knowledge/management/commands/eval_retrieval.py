@@ -12,36 +12,15 @@ questions, articles.
 from __future__ import annotations
 
 import json
-import secrets
 import statistics
-import sys
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.test import override_settings
 
 from helpdesk.knowledge import retrieval
-from helpdesk.knowledge.models import Article
-from helpdesk.knowledge.tasks import index_article
-from helpdesk.workspace.models import Workspace
-
-
-def read_jsonl(path: str) -> list[dict]:
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise CommandError(f"cannot read {path}: {exc}") from exc
-    try:
-        return [json.loads(line) for line in lines if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise CommandError(f"{path} is not JSON lines: {exc}") from exc
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))]
+from helpdesk.knowledge.evaluation import percentile, questions_of, read_jsonl, workspace_with
 
 
 class Command(BaseCommand):
@@ -55,7 +34,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, articles: str, questions: str, k: int, provider: str | None, **options):
         rows = read_jsonl(articles)
-        asked = read_jsonl(questions)
+        asked = questions_of(questions)
         if not rows or not asked:
             raise CommandError("no articles or no questions")
         with override_settings(EMBEDDING_PROVIDER=provider or settings.EMBEDDING_PROVIDER):
@@ -63,23 +42,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(result))
 
     def evaluate(self, rows: list[dict], asked: list[dict], k: int) -> dict:
-        workspace = Workspace.objects.create(name=f"eval-{secrets.token_hex(4)}")
-        try:
-            articles = Article.objects.bulk_create(
-                Article(workspace=workspace, title=row["title"], body=row.get("body", "")) for row in rows
-            )
-            pk_to_id = {article.pk: str(row["id"]) for article, row in zip(articles, rows)}
-            started = time.perf_counter()
-            for n, article in enumerate(articles, start=1):
-                index_article.call(article.pk)
-                if n % 25 == 0:
-                    print(f"indexed {n}/{len(articles)}", file=sys.stderr)
-            failed = Article.objects.filter(workspace=workspace).exclude(status="ready").count()
-            print(
-                f"indexed {len(articles)} articles in {time.perf_counter() - started:.1f} s"
-                f" with {settings.EMBEDDING_PROVIDER}; {failed} not ready",
-                file=sys.stderr,
-            )
+        with workspace_with(rows) as (workspace, pk_to_id):
             depth = max(k, 10)
             hits1 = hits5 = 0
             reciprocal_ranks: list[float] = []
@@ -102,8 +65,6 @@ class Command(BaseCommand):
                 "p50_ms": round(percentile(latencies, 50), 1),
                 "p95_ms": round(percentile(latencies, 95), 1),
                 "questions": n,
-                "articles": len(articles),
+                "articles": len(rows),
                 "provider": settings.EMBEDDING_PROVIDER,
             }
-        finally:
-            workspace.delete()
