@@ -10,7 +10,8 @@ that the agent acts on (ai/agent.py) and that `manage.py eval_answers` measures.
     model      otherwise the chat model answers from the relevant passages.
 
 Confidence is about the first hit against the rest, not only about the first hit: a passage
-that is close to the question but no closer than another item's is a guess between them.
+that is close to the question but no closer than another item's is a guess between them (an
+item with the same title as the first is the same answer again, not another: runner_up).
 - With vectors: the first hit's similarity is at least CONFIDENT_SIMILARITY and its fused
   score leads the second's by at least CONFIDENT_LEAD.
 - Full text only: the first hit holds at least TEXT_CONFIDENT_COVERAGE of the question's
@@ -124,7 +125,7 @@ def is_confident(hits: Sequence[Hit]) -> bool:
     rather than another (see the module's docstring)."""
     if not hits:
         return False
-    top, second = hits[0], (hits[1] if len(hits) > 1 else None)
+    top, second = hits[0], runner_up(hits)
     if top.similarity is not None:
         lead = top.score - (second.score if second else 0.0)
         return top.similarity >= CONFIDENT_SIMILARITY and lead >= CONFIDENT_LEAD
@@ -132,6 +133,18 @@ def is_confident(hits: Sequence[Hit]) -> bool:
         return False
     lead = 1.0 - (second.text_score / top.text_score if second else 0.0)
     return top.coverage >= TEXT_CONFIDENT_COVERAGE and lead >= TEXT_CONFIDENT_LEAD
+
+
+def runner_up(hits: Sequence[Hit]) -> Hit | None:
+    """The best hit after the first that is another question: an item with the same title
+    (the same article in two collections, two agencies' answers to one question) is the same
+    answer again, not a rival to it."""
+    title = _title_key(hits[0].title)
+    return next((h for h in hits[1:] if _title_key(h.title) != title), None)
+
+
+def _title_key(title: str) -> str:
+    return " ".join(re.findall(r"\w+", title.lower()))
 
 
 def is_close_match(hit: Hit) -> bool:

@@ -273,3 +273,15 @@ def test_with_a_model_an_faq_answers_at_once_only_when_the_question_is_nearly_it
     question = "What payment methods do you take?"
     assert decision.decide(demo_knowledge, question, chat=False).action == decision.ANSWER
     assert decision.decide(demo_knowledge, question, chat=True).action == decision.MODEL
+
+
+def test_the_same_question_twice_is_not_a_rival_to_itself():
+    """Two items with one title (an agency's answer copied by another) lead by nothing over
+    each other: the lead is over the first item that asks something else."""
+    first = hit(1, score=0.80, similarity=0.70)
+    twin = Hit(**{**first.__dict__, "item_id": 2, "chunk_id": 2, "title": "ARTICLE 1!", "score": 0.80})
+    other = hit(3, score=0.80 - decision.CONFIDENT_LEAD, similarity=0.60)
+    assert decision.runner_up([first, twin, other]) == other
+    assert decision.is_confident([first, twin, other])
+    assert not decision.is_confident([first, hit(4, score=0.80, similarity=0.70), other])  # a different title
+    assert decision.runner_up([first, twin]) is None

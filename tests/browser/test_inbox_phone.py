@@ -137,3 +137,55 @@ def test_at_desktop_width_the_menu_the_list_and_the_conversation_stand_side_by_s
     expect(page.locator("[data-back]")).to_be_hidden()
     expect(page.locator("[data-nav-open]")).to_be_hidden()
     context.close()
+
+
+FIELD_SIZES = """() => [...document.querySelectorAll("input, select, textarea")]
+  .filter(el => el.offsetParent !== null && !["checkbox", "radio", "range", "color", "hidden"].includes(el.type))
+  .map(el => `${el.name || el.id || el.type} ${getComputedStyle(el).fontSize}`)"""
+
+
+def test_at_phone_width_no_form_field_is_small_enough_to_zoom_the_page(browser, stack, owner, conversations):
+    """iOS zooms in on a focused field whose text is below 16 px: the sign-in form, the
+    inbox's search and a settings form have none."""
+    page = browser.new_context(**PHONE).new_page()
+    page.goto(f"{stack.base_url}/accounts/login/")
+    fields = page.evaluate(FIELD_SIZES)
+    assert fields and all(f.endswith(" 16px") for f in fields), fields
+    page.close()
+
+    page = signed_in(browser, stack, owner, **PHONE).new_page()
+    for path in ("/inbox/", "/settings/widget/", "/settings/ai/"):
+        page.goto(f"{stack.base_url}{path}")
+        fields = page.evaluate(FIELD_SIZES)
+        assert fields and all(f.endswith(" 16px") for f in fields), (path, fields)
+    page = signed_in(browser, stack, owner, **DESKTOP).new_page()
+    page.goto(f"{stack.base_url}/settings/widget/")
+    assert any(f.endswith(" 14px") for f in page.evaluate(FIELD_SIZES))  # wider screens keep their size
+
+
+WIDE = """() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391)
+  .map(e => e.tagName + '#' + e.id + '.' + e.className.toString().slice(0,60) + ' ' + Math.round(e.getBoundingClientRect().right))
+  .slice(0, 12)"""
+
+
+def test_at_phone_width_every_settings_page_fits_the_screen_under_its_menu(browser, stack, owner, conversations):
+    """The settings menu is a row above the page (scrolling sideways when it must), so the page
+    has the screen's width: no settings page is wider than the phone, and its menu names it."""
+    page = signed_in(browser, stack, owner, **PHONE).new_page()
+    page.goto(f"{stack.base_url}/settings/widget/")
+    menu = page.locator("#settings-menu a")
+    paths = [link.get_attribute("href") for link in menu.all()]
+    assert len(paths) >= 7
+    for path in [*paths, "/settings/knowledge/article/new"]:
+        page.goto(f"{stack.base_url}{path}")
+        width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert width == [PHONE["viewport"]["width"]] * 2, (path, width, page.evaluate(WIDE))
+        main = page.locator("main").bounding_box()
+        assert main and main["x"] == 0 and main["width"] == PHONE["viewport"]["width"], (path, main)
+        if path in paths:
+            expect(page.locator("#settings-menu a[aria-current=page]")).to_have_attribute("href", path)
+    # The last of the menu's links is reached by scrolling the row, and opens its page.
+    last = menu.last
+    last.scroll_into_view_if_needed()
+    last.tap()
+    expect(page).to_have_url(f"{stack.base_url}{paths[-1]}")

@@ -212,3 +212,29 @@ def test_a_hit_carries_its_articles_public_id_and_costs_no_more_queries(workspac
     assert faq_hit.public_id == ""
     # per search: lexemes, workspace size, document frequencies, candidates, hits (values)
     assert len(ctx.captured_queries) == 2 * 5, [q["sql"][:80] for q in ctx.captured_queries]
+
+
+def test_fusion_keeps_how_far_ahead_an_item_is_not_only_its_place():
+    """Score fusion: FULL_TEXT_WEIGHT * full-text score over the best + similarity. A clear
+    winner by similarity stays clearly ahead (its lead is what the AI's confidence reads), an
+    item with many chunks counts its best one only, and one outside the vector list gets
+    the list's lowest similarity."""
+    a, b, c = ("article", 1), ("article", 2), ("faq", 3)
+    text = [(11, b, 8.0), (12, b, 7.9), (13, b, 7.8), (10, a, 4.0)]  # b's three chunks lead
+    vector = [(10, a, 0.10), (11, b, 0.40), (30, c, 0.60)]  # similarities 0.9, 0.6, 0.4
+    fused = retrieval._fuse(text, vector)
+    assert [item for item, *_ in fused] == [a, b, c]
+    scores = {item: (chunk, score, text_score) for item, chunk, score, text_score in fused}
+    w = retrieval.FULL_TEXT_WEIGHT
+    assert scores[a] == (10, pytest.approx(w * 0.5 + 0.9), 0.5)
+    assert scores[b] == (11, pytest.approx(w * 1.0 + 0.6), 1.0)  # its best chunk, once
+    assert scores[c] == (30, pytest.approx(0.4), 0.0)
+    assert scores[a][1] - scores[b][1] == pytest.approx(0.3 - w / 2)  # the lead is the size of the gap
+
+    # Without vectors the full-text score alone ranks, over the best.
+    fused = retrieval._fuse(text, None)
+    assert [(item, score) for item, _chunk, score, _t in fused] == [(b, 1.0), (a, 0.5)]
+    # Only in the full-text list: the vector list's lowest similarity (here c's).
+    d = ("document", 4)
+    fused = retrieval._fuse([(40, d, 1.0)], vector)
+    assert {item: score for item, _chunk, score, _t in fused}[d] == pytest.approx(w + 0.4)
