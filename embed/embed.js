@@ -39,6 +39,7 @@
     btn.setAttribute("aria-label", open ? "Close chat" : "Open chat");
     btn.setAttribute("aria-expanded", open);
     if (full != locked) r.overflow = (locked = full) ? ((saved = r.overflow), "hidden") : saved;
+    if (open) post({ hd: "layout", full: full });
   }
   place();
   phone.onchange = place;

@@ -264,7 +264,22 @@
   if (closeBtn) closeBtn.addEventListener("click", closeChat);
   document.addEventListener("keydown", function (e) {
     if (e.key === "Escape" && !e.isComposing && cfg.parent) closeChat();
+    if (e.key === "Tab" && fullScreen) keepFocusInside(e);
   });
+
+  // Filling the screen (a phone), the chat is a dialog over the page: Tab goes round its own
+  // controls instead of on to the hidden page behind it (the host page says which, "layout").
+  var fullScreen = false;
+  function keepFocusInside(e) {
+    var all = Array.prototype.filter.call(
+      document.querySelectorAll("a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), textarea:not([disabled]), select:not([disabled]), [tabindex]:not([tabindex='-1'])"),
+      function (el) { return el.offsetParent !== null || el === document.activeElement; }
+    );
+    if (!all.length) return;
+    var first = all[0], last = all[all.length - 1], at = document.activeElement;
+    if (e.shiftKey && (at === first || !document.body.contains(at) || at === document.body)) { e.preventDefault(); last.focus(); }
+    else if (!e.shiftKey && at === last) { e.preventDefault(); first.focus(); }
+  }
 
   function identify(data) {
     ensureVisitor().then(function () {
@@ -304,6 +319,7 @@
     var msg = e.data || {};
     if (msg.hd === "open") { isOpen = true; unread = 0; toParent({ hd: "unread", count: 0 }); input.focus(); scrollDown(); }
     else if (msg.hd === "close") { isOpen = false; }
+    else if (msg.hd === "layout") { fullScreen = msg.full === true; }
     else if (msg.hd === "identify" && msg.data && typeof msg.data === "object") { identify(msg.data); }
     else if (msg.hd === "reset") { reset(); }
   });

@@ -87,3 +87,37 @@ def test_at_desktop_size_the_widget_floats_in_the_corner_as_before(browser, stac
     page.locator("#helpdesk-widget > button").click()  # closes it
     expect(page.locator("#helpdesk-widget iframe")).to_be_hidden()
     page.context.close()
+
+
+IN_CHAT = "() => document.activeElement === document.querySelector('#helpdesk-widget iframe')"
+
+
+def test_on_a_phone_tab_goes_round_the_chat_and_never_to_the_hidden_page(browser, stack, host_site, workspace):
+    page, widget = open_with_a_thread(browser, stack, host_site, workspace, PHONE, "/phone-tab")
+    expect(widget.locator("#composer-input")).to_be_focused()
+    controls = widget.locator("body").evaluate(
+        "() => document.querySelectorAll('a[href], button, input, textarea, select, [tabindex]').length"
+    )
+    seen = set()
+    for _ in range(controls + 3):  # once round and on again
+        page.keyboard.press("Tab")
+        assert page.evaluate(IN_CHAT), "the focus left the chat for the page behind it"
+        seen.add(widget.locator("body").evaluate("() => document.activeElement.outerHTML.slice(0, 80)"))
+    assert len(seen) > 3  # it went round the chat's controls, not stuck on one
+    for _ in range(controls + 3):
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate(IN_CHAT), "the focus left the chat backwards"
+    page.keyboard.press("Escape")  # and the way out is still there
+    expect(page.locator("#helpdesk-widget > button")).to_be_focused()
+    page.context.close()
+
+
+def test_at_desktop_size_tab_leaves_the_chat_for_the_page_around_it(browser, stack, host_site, workspace):
+    page, widget = open_with_a_thread(browser, stack, host_site, workspace, DESKTOP, "/desktop-tab")
+    expect(widget.locator("#composer-input")).to_be_focused()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if not page.evaluate(IN_CHAT):
+            break
+    assert not page.evaluate(IN_CHAT)  # a corner box, not a dialog: the page is still there
+    page.context.close()
