@@ -13,9 +13,9 @@ Confidence is about the first hit against the rest, not only about the first hit
 that is close to the question but no closer than another item's is a guess between them (an
 item with the same title as the first is the same answer again, not another: runner_up).
 - With vectors: the first hit's similarity is at least CONFIDENT_SIMILARITY and its fused
-  score leads the second's by at least CONFIDENT_LEAD.
+  score leads the runner-up's by at least CONFIDENT_LEAD.
 - Full text only: the first hit holds at least TEXT_CONFIDENT_COVERAGE of the question's
-  content words and its full-text score leads the second's by at least TEXT_CONFIDENT_LEAD
+  content words and its full-text score leads the runner-up's by at least TEXT_CONFIDENT_LEAD
   of its own. (A threshold on the score itself does not carry over: it grows with the
   knowledge base, as the rarity of words does.)
 The thresholds were tuned with `manage.py eval_answers` on the public questions of the shared
@@ -94,7 +94,7 @@ def decide(
     if not hits:
         return Decision(HAND_OVER, "No relevant knowledge found")
     top = hits[0]
-    confident = is_confident(found)
+    confident = top is found[0] and is_confident(found)  # never another item than the one measured
     if top.kind == "faq" and confident and (not chat or is_close_match(top)):
         return Decision(ANSWER, body=top.answer, sources=[source_of(top, 1)], hits=hits)
     if chat:

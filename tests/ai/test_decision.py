@@ -285,3 +285,14 @@ def test_the_same_question_twice_is_not_a_rival_to_itself():
     assert decision.is_confident([first, twin, other])
     assert not decision.is_confident([first, hit(4, score=0.80, similarity=0.70), other])  # a different title
     assert decision.runner_up([first, twin]) is None
+
+
+def test_an_answer_never_cites_another_item_than_the_one_found_confident(workspace, monkeypatch):
+    """The first hit is confident but not relevant enough to use: the answer is not the
+    second hit's passage (which was never measured against the rest), it is a handover."""
+    first = hit(1, score=1.0, similarity=None, coverage=0.45, text_score=1.0)  # under RELEVANT_COVERAGE
+    second = hit(2, score=0.3, similarity=None, coverage=0.6, text_score=0.3)
+    assert decision.is_confident([first, second]) and not decision.is_relevant(first)
+    monkeypatch.setattr(decision.retrieval, "search", lambda *args, **kwargs: [first, second])
+    decided = decision.decide(workspace, "anything", chat=False)
+    assert decided.action == decision.HAND_OVER and decided.sources == []
