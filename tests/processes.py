@@ -55,12 +55,22 @@ def _die_with_parent() -> None:
         pass
 
 
+# Workers of every stack running now. All stacks share the test database, so all their workers
+# take tasks from one queue: a task enqueued for one stack could run in another's worker, with
+# that stack's settings, pushing on that stack's channel prefix (where nobody listens). So
+# while a stack has workers of its own, the other stacks' workers are paused (SIGSTOP), and
+# carry on (SIGCONT) when it stops: the session's browser stack, say, while a module runs one
+# with settings of its own.
+_workers: list[subprocess.Popen] = []
+
+
 @dataclass
 class Stack:
     env: dict
     port: int = 0
     procs: list[subprocess.Popen] = field(default_factory=list)
     logs: list[Path] = field(default_factory=list)
+    paused: list[subprocess.Popen] = field(default_factory=list)  # other stacks' workers, until stop()
 
     @property
     def base_url(self) -> str:
@@ -94,8 +104,14 @@ class Stack:
         wait_for(healthy, 30, interval=0.1, ignoring=(OSError,), message=lambda: "the web to start:\n" + self.output())
 
     def start_worker(self, tmp: Path, interval: float = 1.0) -> subprocess.Popen:
-        """As the Procfile runs it: woken by NOTIFY, polling every `interval` seconds as a safety net."""
-        return self._spawn(
+        """As the Procfile runs it: woken by NOTIFY, polling every `interval` seconds as a safety net.
+        Other stacks' workers are paused until this stack stops (see _workers)."""
+        mine = {id(proc) for proc in self.procs}
+        for proc in _workers:
+            if id(proc) not in mine and proc.poll() is None and proc not in self.paused:
+                proc.send_signal(signal.SIGSTOP)
+                self.paused.append(proc)
+        worker = self._spawn(
             "worker",
             [
                 sys.executable,
@@ -108,6 +124,8 @@ class Stack:
             ],
             tmp,
         )
+        _workers.append(worker)
+        return worker
 
     def output(self) -> str:
         return "\n".join(
@@ -124,7 +142,13 @@ class Stack:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            if proc in _workers:
+                _workers.remove(proc)
         self.procs.clear()
+        for proc in self.paused:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGCONT)
+        self.paused.clear()
 
 
 def stack_env(redis_url: str | None = None) -> dict:

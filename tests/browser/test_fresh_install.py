@@ -112,11 +112,12 @@ def test_without_a_model_the_demo_knowledge_answers_a_visitor_however_it_is_aske
         15,
         message=lambda: f"the question was not saved\n{stack.output()}",
     )
-    wait_for(
+    run = wait_for(
         lambda: AIRun.objects.filter(trigger=asked).exclude(status=AIRun.Status.RUNNING).first(),
         15,
         message=lambda: f"the AI did not answer\n{stack.output()}",
     )
+    assert run.status == AIRun.Status.ANSWERED, (run.status, run.reason, stack.output())
     answer = widget.locator(".msg-ai").last
     expect(answer.locator(".bubble")).to_contain_text("Delivery takes two to four working days", timeout=15000)
     expect(answer.locator(".bubble")).not_to_contain_text("Shipping is free")  # that passage, not the article
