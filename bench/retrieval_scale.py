@@ -111,12 +111,14 @@ def grow(workspace_id: int, start: int, stop: int, dims: int) -> None:
         c.execute(
             """
             INSERT INTO knowledge_article
-              (workspace_id, status, status_detail, created_at, updated_at, title, body, enabled, channels, url, progress)
+              (workspace_id, status, status_detail, created_at, updated_at, title, body, enabled, channels, url, progress,
+               public_id)
             SELECT %s, 'ready', '', now(), now(), 'Article ' || n || ': ' || (%s::text[])[1 + n %% 40] || ' '
-                   || (%s::text[])[1 + (n * 7) %% 200], '', true, '["widget"]'::jsonb, '', 100
+                   || (%s::text[])[1 + (n * 7) %% 200], '', true, '["widget"]'::jsonb, '', 100,
+                   'bench-' || %s || '-' || n
             FROM generate_series(%s, %s) AS n
             """,
-            [workspace_id, VOCABULARY, VOCABULARY, first_article, last_article],
+            [workspace_id, VOCABULARY, VOCABULARY, workspace_id, first_article, last_article],
         )
         c.execute(
             "SELECT id, title FROM knowledge_article WHERE workspace_id = %s ORDER BY id OFFSET %s",
