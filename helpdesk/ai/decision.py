@@ -46,7 +46,7 @@ RELEVANT_SIMILARITY = 0.35
 RELEVANT_COVERAGE = 0.5
 # Confidence with vectors (all-MiniLM-L6-v2's scale; on the evaluation sets the right item's
 # similarity is 0.56-0.90, another domain's question 0.10-0.23).
-CONFIDENT_SIMILARITY = 0.45
+CONFIDENT_SIMILARITY = 0.40
 CONFIDENT_LEAD = 0.05
 # With a chat model, an FAQ answers at once only when the question is nearly its own (else
 # the model, which reads the conversation, answers from it).
