@@ -82,9 +82,29 @@ def identify(
             contact.name = name[:200]
         if email and trusted:
             contact.email = email[:254]
+            contact.email_verified = bool(external_id)
         if traits:
             contact.traits = {**contact.traits, **traits}
         contact.save()
+    return contact
+
+
+class AddressRefused(Exception):
+    """The contact's address was vouched for by the host page's server: the widget cannot change it."""
+
+
+def give_email(visitor: Visitor, email: str) -> Contact:
+    """The address a visitor typed into the widget, to be answered at when they have left.
+    Kept unverified; an address the host page's server vouched for is never replaced by a
+    typed one (AddressRefused), though typing the same one again is fine."""
+    with transaction.atomic():
+        contact = Contact.objects.select_for_update().get(pk=visitor.contact_id)
+        if contact.email_verified:
+            if contact.email.lower() != email.lower():
+                raise AddressRefused("the contact's address is verified")
+            return contact
+        contact.email = email[:254]
+        contact.save(update_fields=["email"])
     return contact
 
 

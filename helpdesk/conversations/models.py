@@ -19,6 +19,10 @@ class Contact(models.Model):
     verified = models.BooleanField(default=False)
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(max_length=254, blank=True)
+    # The address is the customer's by proof: the host page's server vouched for it (a signed
+    # identify). An address typed into the widget, or given by an unsigned identify, is not
+    # (until the customer answers an email sent to it: a later step of email continuity).
+    email_verified = models.BooleanField(default=False)
     traits = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(null=True, blank=True)

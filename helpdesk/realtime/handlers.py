@@ -16,7 +16,7 @@ from django.utils.crypto import constant_time_compare
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership
 from helpdesk.conversations import actions, identity, intake
-from helpdesk.conversations.models import Conversation, Message, Visitor
+from helpdesk.conversations.models import Contact, Conversation, Message, Visitor
 from helpdesk.realtime import broadcast, codes, groups
 from helpdesk.workspace.models import Workspace
 
@@ -67,7 +67,16 @@ def widget_replay_limited(visitor: Visitor, after: int, ip: str) -> str | None:
     if intake.live_refusal(ip=ip, visitor_id=visitor.pk):
         return None
     availability = render_to_string("widget/chat.html#availability-oob", presence.widget_state(visitor.workspace))
-    return widget_replay(visitor, after) + availability
+    return widget_replay(visitor, after) + availability + widget_email_state(visitor)
+
+
+def widget_email_state(visitor: Visitor) -> str:
+    """Whether the widget knows where to email the visitor (its offer to answer by email is
+    for those it does not): with every replay, since the host page's identify or another tab
+    may have given the address meanwhile."""
+    known = Contact.objects.filter(pk=visitor.contact_id).exclude(email="").exists()
+    online = presence.availability(visitor.workspace).online
+    return render_to_string("widget/chat.html#email-state-oob", {"email_known": known, "online": online})
 
 
 def widget_message(visitor: Visitor, body, client_id, page_url, ip: str) -> bool:

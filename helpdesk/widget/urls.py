@@ -10,6 +10,7 @@ urlpatterns = [
     path("chat/api/messages", views.send_message, name="send"),
     path("chat/api/identify", views.identify, name="identify"),
     path("chat/api/reset", views.forget, name="reset"),
+    path("chat/api/email", views.give_email, name="email"),
     path("chat/api/messages/<int:pk>/feedback", views.feedback, name="feedback"),
     path("help/<slug:public_id>/", views.help_article, name="article"),
     path("embed.js", views.embed_js, name="embed"),

@@ -138,6 +138,7 @@ def thread(request: HttpRequest) -> HttpResponse:
         return _error(refusal.error, refusal.status)
     html = handlers.widget_replay(visitor, after)
     html += render_to_string("widget/chat.html#availability-oob", presence.widget_state(workspace))
+    html += handlers.widget_email_state(visitor)
     response = HttpResponse(html)
     response["Cache-Control"] = "no-store"
     return response
@@ -201,7 +202,35 @@ def identify(request: HttpRequest) -> JsonResponse:
         contact = identity.identify(visitor, traits=traits, **fields)
     except identity.IdentityRefused:
         return _error("Identity verification failed.", 403)
-    return JsonResponse({"ok": True, "verified": contact.verified, "changed": contact.pk != before})
+    return JsonResponse(
+        {"ok": True, "verified": contact.verified, "changed": contact.pk != before, "email_known": bool(contact.email)}
+    )
+
+
+@csrf_exempt
+@require_POST
+def give_email(request: HttpRequest) -> JsonResponse:
+    """The visitor's address, typed into the widget's offer to answer by email once they have
+    left. Stored unverified on their contact (see identity.give_email)."""
+    _workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor.", 403)
+    if _ip_limited(request):
+        return _error("Too many requests. Please wait a minute and try again.", 429)
+    email = intake.clean_text(request.POST.get("email") or "").strip()
+    if not email:
+        return _error("Enter your email address.", 400)
+    if len(email) > 254:
+        return _error("That email address is too long.", 400)
+    try:
+        validate_email(email)
+    except ValidationError:
+        return _error("That doesn't look like an email address.", 400)
+    try:
+        contact = identity.give_email(visitor, email)
+    except identity.AddressRefused:
+        return _error("Your address comes from your account on this site; change it there.", 409)
+    return JsonResponse({"ok": True, "email": contact.email})
 
 
 @csrf_exempt

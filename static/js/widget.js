@@ -123,6 +123,7 @@
   document.addEventListener("hd:message", function (e) {
     var el = e.detail, kind = el.getAttribute("data-kind");
     scrollDown();
+    offerEmail();
     if (kind === "agent" || kind === "ai") {
       var typing = document.getElementById("typing");
       if (typing) typing.textContent = "";
@@ -131,6 +132,49 @@
   });
   document.addEventListener("htmx:oobAfterSwap", function (e) {
     if (e.detail.target && e.detail.target.id === "typing") scrollDown();
+    offerEmail();
+  });
+
+  // Answering by email once the visitor has left: offered while the team is away, or after a
+  // handover (a message from the team's side that is not a person's), to a visitor who has
+  // written and whose address the server does not know (#email-state), until given or skipped
+  // (remembered in this browser). The address is kept unverified.
+  var offer = document.getElementById("email-offer");
+  var skipKey = key + ".email-offer";
+  function skipped() { try { return localStorage.getItem(skipKey) === "1"; } catch (e) { return memory[skipKey] === "1"; } }
+  function offerEmail() {
+    var state = document.getElementById("email-state");
+    var availability = document.getElementById("availability");
+    // The header's line when it is shown (kept live), else what the last replay said.
+    var away = availability ? !availability.classList.contains("is-online") : !!(state && state.getAttribute("data-online") === "0");
+    var wrote = messages.querySelector('[data-kind="customer"]');
+    var handedOver = messages.querySelector('[data-kind="system"]');
+    if (!offer) return;
+    var show = !!(state && state.getAttribute("data-known") === "0" && wrote && (away || handedOver) && !skipped());
+    if (offer.hidden === show) offer.hidden = !show;
+  }
+  if (offer) offer.querySelector("[data-skip]").addEventListener("click", function () {
+    try { localStorage.setItem(skipKey, "1"); } catch (e) { memory[skipKey] = "1"; }
+    offer.hidden = true;
+    input.focus();
+  });
+  if (offer) offer.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var field = offer.querySelector("input"), error = offer.querySelector(".email-offer-error");
+    var data = new FormData();
+    data.append("email", field.value.trim());
+    fetch("/chat/api/email", { method: "POST", headers: headers(), body: data }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) { error.textContent = j.error || "Could not save that."; error.hidden = false; field.focus(); return; }
+        error.hidden = true;
+        document.getElementById("email-state").setAttribute("data-known", "1");
+        offer.hidden = true;
+        var saved = document.getElementById("email-saved");
+        saved.textContent = "Thanks! If you leave, we'll email the reply to " + j.email + ".";
+        saved.hidden = false;
+        input.focus();
+      });
+    }).catch(function () { error.textContent = "Not saved: connection problem."; error.hidden = false; });
   });
 
   function uuid() {
@@ -294,6 +338,7 @@
     }).then(function (r) {
       return r.json().then(function (j) {
         toParent({ hd: "identified", ok: r.ok, error: j.error || null });
+        if (r.ok && !j.changed) { document.getElementById("email-state").setAttribute("data-known", j.email_known ? "1" : "0"); offerEmail(); }
         if (r.ok && j.changed) { clearThread(); connect(); }
       });
     }).catch(function () {});
@@ -303,6 +348,11 @@
     messages.querySelectorAll("[data-seq], [data-pending], [data-draft]").forEach(function (m) { m.remove(); });
     window.hdCursor = 0;
     unread = 0; toParent({ hd: "unread", count: 0 });
+    // Another person now (a reset, or a new identity): their address is asked anew.
+    try { localStorage.removeItem(skipKey); } catch (e) { delete memory[skipKey]; }
+    document.getElementById("email-state").setAttribute("data-known", "");
+    document.getElementById("email-saved").hidden = true;
+    offerEmail();
   }
 
   // The host app's user logged out: revoke this browser's visitor token on the server, forget

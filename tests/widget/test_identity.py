@@ -53,7 +53,7 @@ def test_a_second_verified_identity_on_a_shared_browser_does_not_take_the_firsts
     say(client, workspace, shared, "Alice on the shared computer")
     answer = identify_as(client, workspace, shared, "bob", name="Bob")
 
-    assert answer == {"ok": True, "verified": True, "changed": True}
+    assert answer == {"ok": True, "verified": True, "changed": True, "email_known": False}
     alice = Contact.objects.get(external_id="alice", verified=True)
     bob = Contact.objects.get(external_id="bob", verified=True)
     # Both of Alice's browsers wrote to her one conversation; it stays hers, and Bob has none.

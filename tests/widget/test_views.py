@@ -39,12 +39,6 @@ def identify(client, workspace, raw, payload):
     return client.post(IDENTIFY, body, content_type="application/json", **widget_headers(workspace, raw))
 
 
-@pytest.fixture
-def frozen_clock(monkeypatch):
-    """Keep every rate-limit hit in one window, so a test never straddles a minute boundary."""
-    monkeypatch.setattr(ratelimit, "time", SimpleNamespace(time=lambda: 1_800_000_000.0))
-
-
 # ---------------------------------------------------------------- /chat
 
 
@@ -483,9 +477,10 @@ def test_identify_records_name_email_and_traits(client, workspace, visitor):
         client, workspace, raw, {"name": " Ada ", "email": "ada@example.com", "traits": {"plan": "pro"}}
     )
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "verified": False, "changed": False}
+    assert response.json() == {"ok": True, "verified": False, "changed": False, "email_known": True}
     contact = Contact.objects.get(pk=v.contact_id)
     assert (contact.name, contact.email, contact.traits) == ("Ada", "ada@example.com", {"plan": "pro"})
+    assert contact.email_verified is False  # the page's own word, unsigned
 
 
 def test_identify_accepts_traits_nested_four_levels_deep(client, workspace, visitor):
@@ -516,7 +511,7 @@ def test_identify_with_a_correct_hash_links_a_verified_contact(client, workspace
     user_hash = identity.identity_hash(workspace, "user-42")
     response = identify(client, workspace, raw, {"name": "Ada", "external_id": "user-42", "user_hash": user_hash})
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "verified": True, "changed": True}
+    assert response.json() == {"ok": True, "verified": True, "changed": True, "email_known": False}
     verified = Contact.objects.get(workspace=workspace, external_id="user-42", verified=True)
     assert verified.name == "Ada"
     conversation.refresh_from_db()
