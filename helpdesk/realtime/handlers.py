@@ -76,7 +76,8 @@ def widget_email_state(visitor: Visitor) -> str:
     may have given the address meanwhile."""
     known = Contact.objects.filter(pk=visitor.contact_id).exclude(email="").exists()
     online = presence.availability(visitor.workspace).online
-    return render_to_string("widget/chat.html#email-state-oob", {"email_known": known, "online": online})
+    context = {"email_known": known, "online": online, "ask_first": visitor.workspace.widget_ask_email_first}
+    return render_to_string("widget/chat.html#email-state-oob", context)
 
 
 def widget_message(visitor: Visitor, body, client_id, page_url, ip: str) -> bool:

@@ -115,6 +115,7 @@ LABELS = {
     "widget_enabled": "Widget enabled",
     "widget_show_availability": "Show whether the team is online",
     "widget_branding_hidden": "Hide \u201cPowered by Helpdesk\u201d",
+    "widget_ask_email_first": "Ask for an email address before the first message",
 }
 # Fields whose values are long texts: the log says they changed, not what they say.
 LONG_TEXT = frozenset({"body", "answer", "content", "text", "instructions", "business_description"})

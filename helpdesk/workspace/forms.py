@@ -15,6 +15,7 @@ WIDGET_FIELDS = [
     "widget_position",
     "widget_show_availability",
     "widget_branding_hidden",
+    "widget_ask_email_first",
     "widget_company_name",
     "allowed_domains",
 ]
@@ -39,10 +40,17 @@ class WidgetForm(forms.ModelForm):
             "widget_position": "Position",
             "widget_show_availability": "Show whether the team is online",
             "widget_branding_hidden": "Hide \u201cPowered by Helpdesk\u201d",
+            "widget_ask_email_first": "Ask for an email address before the first message",
             "widget_company_name": "Company name",
             "allowed_domains": "Allowed domains",
             "business_hours_enabled": "Use business hours",
             "away_message": "Away message",
+        }
+        help_texts = {
+            "widget_ask_email_first": (
+                "Visitors can skip it. Without this, the chat asks only while nobody is online or after a "
+                "handover, so that the reply can reach them once they have left."
+            ),
         }
         widgets = {
             "widget_primary_color": forms.TextInput(attrs={"type": "color"}),

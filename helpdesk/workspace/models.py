@@ -44,6 +44,9 @@ class Workspace(models.Model):
     widget_position = models.CharField(max_length=5, choices=Position.choices, default=Position.RIGHT)
     widget_show_availability = models.BooleanField(default=True)
     widget_branding_hidden = models.BooleanField(default=False)
+    # Offer the visitor to leave an email address before their first message, not only while
+    # the team is away or after a handover (the widget's email offer; skippable either way).
+    widget_ask_email_first = models.BooleanField(default=False)
     widget_company_name = models.CharField(max_length=80, blank=True)
     away_message = models.CharField(
         max_length=500,

@@ -137,8 +137,9 @@
 
   // Answering by email once the visitor has left: offered while the team is away, or after a
   // handover (a message from the team's side that is not a person's), to a visitor who has
-  // written and whose address the server does not know (#email-state), until given or skipped
-  // (remembered in this browser). The address is kept unverified.
+  // written, or from the start when the workspace asks first (data-ask-first), whose address
+  // the server does not know (#email-state), until given or skipped (remembered in this
+  // browser). The address is kept unverified.
   var offer = document.getElementById("email-offer");
   var skipKey = key + ".email-offer";
   function skipped() { try { return localStorage.getItem(skipKey) === "1"; } catch (e) { return memory[skipKey] === "1"; } }
@@ -150,7 +151,8 @@
     var wrote = messages.querySelector('[data-kind="customer"]');
     var handedOver = messages.querySelector('[data-kind="system"]');
     if (!offer) return;
-    var show = !!(state && state.getAttribute("data-known") === "0" && wrote && (away || handedOver) && !skipped());
+    var askFirst = !!(state && state.hasAttribute("data-ask-first"));
+    var show = !!(state && state.getAttribute("data-known") === "0" && (askFirst || (wrote && (away || handedOver))) && !skipped());
     if (offer.hidden === show) offer.hidden = !show;
   }
   if (offer) offer.querySelector("[data-skip]").addEventListener("click", function () {
@@ -163,7 +165,9 @@
     var field = offer.querySelector("input"), error = offer.querySelector(".email-offer-error");
     var data = new FormData();
     data.append("email", field.value.trim());
-    fetch("/chat/api/email", { method: "POST", headers: headers(), body: data }).then(function (r) {
+    ensureVisitor().then(function () {
+      return fetch("/chat/api/email", { method: "POST", headers: headers(), body: data });
+    }).then(function (r) {
       return r.json().catch(function () { return {}; }).then(function (j) {
         if (!r.ok) { error.textContent = j.error || "Could not save that."; error.hidden = false; field.focus(); return; }
         error.hidden = true;

@@ -84,3 +84,17 @@ def test_with_the_team_online_and_no_handover_it_is_not_offered(browser, stack, 
     write(widget, "Quick question")
     expect(widget.locator("#email-state")).to_have_attribute("data-known", "0")
     expect(widget.locator("#email-offer")).to_be_hidden()
+
+
+def test_a_workspace_that_asks_first_offers_before_the_first_message(browser, stack, host_site):
+    workspace = quiet_workspace(widget_ask_email_first=True)
+    _site, widget = open_widget(browser, host_site.publish(workspace, stack.base_url))
+    offer = widget.locator("#email-offer")
+    expect(offer).to_be_visible()  # nothing written yet
+    offer.locator("input").fill("ada@example.com")
+    offer.locator("button:has-text('Save')").click()
+    expect(widget.locator("#email-saved")).to_contain_text("ada@example.com")
+    contact = Contact.objects.get(workspace=workspace)
+    assert (contact.email, contact.email_verified) == ("ada@example.com", False)
+    write(widget, "Now my question")
+    expect(offer).to_be_hidden()

@@ -159,3 +159,17 @@ def test_the_settings_page_carries_the_snippet_and_a_preview(owner_client, works
     html = owner_client.get("/settings/widget/").content.decode()
     assert "window.HelpdeskWidget" in html and workspace.public_token in html
     assert 'id="widget-preview"' in html and "preview=1" in html
+
+
+def test_asking_for_an_email_address_first_is_a_widget_setting_and_is_logged(owner_client, workspace):
+    assert owner_client.post("/settings/widget/", {**VALID, "widget_ask_email_first": "on"}).status_code == 200
+    workspace.refresh_from_db()
+    assert workspace.widget_ask_email_first is True
+    page = Client().get(f"/chat?token={workspace.public_token}").content.decode()
+    assert 'id="email-state" data-online="0" data-ask-first hidden' in page
+    log = owner_client.get("/settings/activity/").content.decode()
+    assert "Ask for an email address before the first message" in log
+    owner_client.post("/settings/widget/", VALID)  # unticked
+    workspace.refresh_from_db()
+    assert workspace.widget_ask_email_first is False
+    assert "data-ask-first" not in Client().get(f"/chat?token={workspace.public_token}").content.decode()
