@@ -66,18 +66,19 @@ def widget_replay_limited(visitor: Visitor, after: int, ip: str) -> str | None:
     With the workspace's availability: pushes missed while the socket was down include it."""
     if intake.live_refusal(ip=ip, visitor_id=visitor.pk):
         return None
-    availability = render_to_string("widget/chat.html#availability-oob", presence.widget_state(visitor.workspace))
-    return widget_replay(visitor, after) + availability + widget_email_state(visitor)
+    return widget_replay(visitor, after) + widget_state(visitor)
 
 
-def widget_email_state(visitor: Visitor) -> str:
-    """Whether the widget knows where to email the visitor (its offer to answer by email is
-    for those it does not): with every replay, since the host page's identify or another tab
-    may have given the address meanwhile."""
+def widget_state(visitor: Visitor) -> str:
+    """What a replay tells the widget besides messages: the workspace's availability, and
+    whether it knows where to email the visitor (its offer to answer by email is for those it
+    does not), since the host page's identify or another tab may have given the address."""
+    state = presence.widget_state(visitor.workspace)
     known = Contact.objects.filter(pk=visitor.contact_id).exclude(email="").exists()
-    online = presence.availability(visitor.workspace).online
-    context = {"email_known": known, "online": online, "ask_first": visitor.workspace.widget_ask_email_first}
-    return render_to_string("widget/chat.html#email-state-oob", context)
+    context = {"email_known": known, "online": state["online"], "ask_first": visitor.workspace.widget_ask_email_first}
+    return render_to_string("widget/chat.html#availability-oob", state) + render_to_string(
+        "widget/chat.html#email-state-oob", context
+    )
 
 
 def widget_message(visitor: Visitor, body, client_id, page_url, ip: str) -> bool:

@@ -99,7 +99,10 @@ def _visitor(request: HttpRequest) -> tuple[Workspace | None, Visitor | None]:
     workspace = _workspace(request.headers.get("X-Widget-Token"))
     if workspace is None:
         return None, None
-    return workspace, identity.visitor_for_token(workspace, request.headers.get("X-Visitor-Token"))
+    visitor = identity.visitor_for_token(workspace, request.headers.get("X-Visitor-Token"))
+    if visitor is not None:
+        visitor.workspace = workspace  # read already: no second query for it
+    return workspace, visitor
 
 
 def _ip_limited(request: HttpRequest) -> bool:
@@ -136,9 +139,7 @@ def thread(request: HttpRequest) -> HttpResponse:
     refusal = intake.live_refusal(ip=ratelimit.client_ip(request), visitor_id=visitor.pk)
     if refusal:
         return _error(refusal.error, refusal.status)
-    html = handlers.widget_replay(visitor, after)
-    html += render_to_string("widget/chat.html#availability-oob", presence.widget_state(workspace))
-    html += handlers.widget_email_state(visitor)
+    html = handlers.widget_replay(visitor, after) + handlers.widget_state(visitor)
     response = HttpResponse(html)
     response["Cache-Control"] = "no-store"
     return response

@@ -29,8 +29,14 @@ def agent(workspace):
     return make_member(workspace, "agent@acme.test")
 
 
-def sign_in(browser, stack, agent):
-    context = browser.new_context(viewport={"width": 1400, "height": 850})
+def sign_in(browser, stack, agent, *, clock=None, **context_options):
+    """The inbox, signed in through its form; with `clock` (True, or a datetime to start at),
+    the page's timers run on Playwright's clock (time flows until the test moves it)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 850}, **context_options)
+    if clock is True:
+        context.clock.install()
+    elif clock is not None:
+        context.clock.install(time=clock)
     page = context.new_page()
     page.goto(f"{stack.base_url}/inbox/")
     page.fill("input[name=username]", agent.email)

@@ -15,7 +15,7 @@ from helpdesk.conversations.models import Contact, Conversation, Message
 from helpdesk.workspace import activity
 from helpdesk.workspace.models import Workspace
 from tests.ai.conftest import add_article
-from tests.browser.test_chat_flow import PASSWORD, open_widget
+from tests.browser.test_chat_flow import open_widget, sign_in
 from tests.conftest import make_member
 from tests.waiting import wait_for
 
@@ -30,22 +30,6 @@ def workspace():
     workspace = Workspace.objects.create(name="Acme", widget_company_name="Acme")
     AISettings.objects.create(workspace=workspace, enabled=False)
     return workspace
-
-
-def sign_in(browser, stack, user, *, clock=None, **context_options):
-    """The inbox signed in; with `clock` (a datetime), the page's time starts there and its timers
-    run on Playwright's clock (time flows as usual until the test moves it)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 850}, **context_options)
-    if clock is not None:
-        context.clock.install(time=clock)
-    page = context.new_page()
-    page.goto(f"{stack.base_url}/inbox/")
-    page.fill("input[name=username]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    expect(page.locator("#conversation-list")).to_be_visible()
-    page.wait_for_function("document.querySelector('#connection').classList.contains('hidden')")
-    return page
 
 
 def send(widget, text):

@@ -16,23 +16,7 @@ from tests.browser.test_chat_flow import sign_in
 from tests.conftest import make_member
 
 pytestmark = pytest.mark.django_db(transaction=True)
-PASSWORD = "pw-for-tests-1"
 MINUTE_MS = 60_000
-
-
-def sign_in_with_clock(browser, stack, agent):
-    """The inbox, its timers on Playwright's clock (time flows until the test moves it)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 850})
-    context.clock.install()
-    page = context.new_page()
-    page.goto(f"{stack.base_url}/inbox/")
-    page.fill("input[name=username]", agent.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    expect(page.locator("#conversation-list")).to_be_visible()
-    page.wait_for_function("document.querySelector('#connection').classList.contains('hidden')")
-    page.evaluate("window.__noReload = 1")
-    return page
 
 
 def test_after_a_handover_the_visitor_knows_what_to_expect_and_the_inbox_shows_the_wait(
@@ -41,7 +25,7 @@ def test_after_a_handover_the_visitor_knows_what_to_expect_and_the_inbox_shows_t
     workspace = Workspace.objects.create(name="Acme", widget_company_name="Acme")
     add_faq(workspace, "How do I reset my password?", "Click 'Forgot password' on the sign-in page.")
     agent = make_member(workspace, "agent@acme.test")
-    inbox = sign_in_with_clock(browser, stack, agent)  # the agent is online
+    inbox = sign_in(browser, stack, agent, clock=True)  # the agent is online
 
     site = browser.new_context(viewport={"width": 1100, "height": 800}).new_page()
     site.goto(host_site.publish(workspace, stack.base_url))
