@@ -1,4 +1,4 @@
-/* Helpdesk chat loader: the launcher, and the chat in an iframe. Options and API: see the README. */
+/* Helpdesk chat loader (launcher + iframe). Options, API: see the README. */
 (function (w, d) {
   "use strict";
   if (w.__helpdeskLoaded) return;
@@ -9,6 +9,9 @@
   var KEYS = ["title", "subtitle", "primaryColor", "greeting", "newMessagePlaceholder", "companyName", "showAgentAvailability", "isBrandingHidden", "position"];
   var q = "token=" + encodeURIComponent(cfg.token || "") + "&parentOrigin=" + encodeURIComponent(location.origin);
   KEYS.forEach(function (k) { if (cfg[k] != null) q += "&" + k + "=" + encodeURIComponent(cfg[k]); });
+  // A link from an email (#hd-resume=<code>) opens the chat on its conversation.
+  var resume = /hd-resume=([\w:.-]+)/.exec(location.hash);
+  if (resume) q += "&resume=" + resume[1], history.replaceState(0, "", "#");
   var color = /^#[0-9a-f]{6}$/i.test(cfg.primaryColor || "") ? cfg.primaryColor : "#1f6feb";
   var side = cfg.position === "left" ? "left" : "right";
   var open = false, ready = false, queue = [], locked = false, saved;
@@ -87,6 +90,7 @@
   function mount() {
     d.body.appendChild(root);
     pending.forEach(function (a) { api.apply(null, a); });
+    if (resume) setOpen(true);
   }
   if (d.body) mount(); else d.addEventListener("DOMContentLoaded", mount);
 })(window, document);

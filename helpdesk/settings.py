@@ -73,6 +73,8 @@ INSTALLED_APPS = [
     "helpdesk.workspace",
     "helpdesk.team",
     "helpdesk.canned",
+    "helpdesk.mail",
+    "anymail",
     # after our apps, so that our `db_worker` (woken by NOTIFY) takes precedence
     "django_tasks_db",
 ]
@@ -229,6 +231,49 @@ EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 if EMAIL_USE_TLS and EMAIL_USE_SSL:
     raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)  # seconds, for each SMTP operation
+
+# Where this server is reached from outside: the links in emails (the worker has no request).
+SITE_URL = env_url("SITE_URL", schemes=("http", "https")) or "http://localhost:8000"
+SITE_URL = SITE_URL.rstrip("/")
+# Email in: a workspace's address is <slug>@INBOUND_EMAIL_DOMAIN, a conversation's reply
+# address reply+<token>@INBOUND_EMAIL_DOMAIN. `manage.py inbound_smtp` receives them.
+INBOUND_EMAIL_DOMAIN = env_str("INBOUND_EMAIL_DOMAIN", "mail.localhost").lower()
+INBOUND_SMTP_HOST = env_str("INBOUND_SMTP_HOST", "127.0.0.1")
+INBOUND_SMTP_PORT = env_int("INBOUND_SMTP_PORT", 2525, minimum=1)
+# The largest mail taken in, in bytes; a larger one is refused (SMTP 552) before it is stored.
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 25 * 1024 * 1024, minimum=10 * 1024)
+# Mails an hour from one sender address; past it the mails are kept and posted, not answered.
+INBOUND_EMAIL_PER_SENDER_PER_HOUR = env_int("INBOUND_EMAIL_PER_SENDER_PER_HOUR", 30, minimum=1)
+# Email in through a provider's inbound webhook (Mailgun, Postmark), on when this is set: the
+# "user:password" of the webhook URL's basic auth; Mailgun's signing key too.
+INBOUND_WEBHOOK_SECRET = env_str("INBOUND_WEBHOOK_SECRET")
+if INBOUND_WEBHOOK_SECRET and ":" not in INBOUND_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("INBOUND_WEBHOOK_SECRET must be user:password")
+ANYMAIL = {
+    "WEBHOOK_SECRET": INBOUND_WEBHOOK_SECRET or None,
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("MAILGUN_WEBHOOK_SIGNING_KEY") or None,
+}
+# Workspaces' own mailboxes (IMAP): how long the worker waits in IDLE before asking again,
+# how often it polls a server without IDLE, how often it looks for new mailboxes to watch,
+# and a CA file for servers with a private certificate.
+IMAP_IDLE_SECONDS = env_int("IMAP_IDLE_SECONDS", 300, minimum=1)
+IMAP_POLL_SECONDS = env_int("IMAP_POLL_SECONDS", 60, minimum=1)
+MAIL_SCAN_SECONDS = env_int("MAIL_SCAN_SECONDS", 10, minimum=1)
+IMAP_CA_FILE = env_str("IMAP_CA_FILE")
+# Agents away from the inbox get an email of what waits for them at most this often; the
+# worker looks for them every NOTIFY_SWEEP_SECONDS.
+AGENT_EMAIL_EVERY_SECONDS = env_int("AGENT_EMAIL_EVERY_SECONDS", 300, minimum=1)
+NOTIFY_SWEEP_SECONDS = env_int("NOTIFY_SWEEP_SECONDS", 30, minimum=1)
+# Email out: From is the workspace's address (with the agent's and the workspace's names),
+# or this one address when the relay insists on one sender.
+OUTBOUND_EMAIL_FROM = env_str("OUTBOUND_EMAIL_FROM")
+# A reply in the widget that the visitor has not seen this long is emailed to them (if their
+# address is known), with a link that reopens the conversation for RESUME_LINK_MAX_AGE_DAYS.
+CONTINUITY_EMAIL_DELAY_SECONDS = env_int("CONTINUITY_EMAIL_DELAY_SECONDS", 120, minimum=0)
+RESUME_LINK_MAX_AGE_DAYS = env_int("RESUME_LINK_MAX_AGE_DAYS", 7, minimum=1)
+# Automatic emails (the AI's or the away reply, not a person's) to one address an hour.
+MAIL_AUTOMATIC_REPLIES_PER_HOUR = env_int("MAIL_AUTOMATIC_REPLIES_PER_HOUR", 10, minimum=1)
 
 # ---------------------------------------------------------------- AI provider
 
@@ -343,5 +388,6 @@ LOGGING = {
         "django.channels.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         "pgserver": {"level": "WARNING"},
+        "mail.log": {"level": "WARNING"},  # aiosmtpd: a line per SMTP command otherwise
     },
 }

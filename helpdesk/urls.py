@@ -39,7 +39,9 @@ urlpatterns = [
     path("settings/knowledge/", include("helpdesk.knowledge.urls")),
     path("settings/team/canned/", include("helpdesk.canned.urls")),
     path("settings/team/", include("helpdesk.team.urls")),
+    path("", include("helpdesk.mail.urls")),
     path("invite/<str:token>/", team_views.accept_invite, name="accept_invite"),
     path("admin/", admin.site.urls),
+    path("", include("helpdesk.mail.webhooks")),
     path("", include("helpdesk.widget.urls")),
 ]

@@ -127,6 +127,19 @@ class Stack:
         _workers.append(worker)
         return worker
 
+    def start_mail(self, tmp: Path, port: int | None = None) -> int:
+        """The receiving SMTP server (`manage.py inbound_smtp`), as the Procfile's `mail` runs
+        it; returns its port once it accepts connections."""
+        port = port or free_port()
+        self._spawn("mail", [sys.executable, "manage.py", "inbound_smtp", "--port", str(port)], tmp)
+
+        def listening() -> bool:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return True
+
+        wait_for(listening, 30, interval=0.1, ignoring=(OSError,), message=lambda: "the mail server:\n" + self.output())
+        return port
+
     def output(self) -> str:
         return "\n".join(
             f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}" for log in self.logs if log.exists()

@@ -17,6 +17,8 @@ FORBIDDEN = [
     ("helpdesk.conversations", "helpdesk.knowledge"),
     ("helpdesk.conversations", "helpdesk.inbox"),
     ("helpdesk.conversations", "helpdesk.widget"),
+    ("helpdesk.conversations", "helpdesk.mail"),  # email reacts to conversations through hooks
+    ("helpdesk.widget", "helpdesk.mail"),
     ("helpdesk.lib", "helpdesk.accounts"),  # lib: helpers with no models, under every app
     ("helpdesk.lib", "helpdesk.conversations"),
     ("helpdesk.lib", "helpdesk.ai"),

@@ -43,6 +43,13 @@ class User(AbstractUser):
     notifications_enabled = models.BooleanField(
         default=True, help_text="Browser notification and sound for new customer messages while the tab is hidden."
     )
+    email_notifications = models.BooleanField(
+        default=True,
+        help_text="While their inbox is closed: an email (at most every few minutes) of new conversations "
+        "waiting for a person and of customers' replies in conversations assigned to them.",
+    )
+    # Up to when the worker has told this person by email (helpdesk.mail.notifications).
+    email_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The notices this person dismissed (keys such as "ai-mode:<workspace>:<reason>"): each
     # is shown until dismissed, once per person.
     dismissed_notices = models.JSONField(default=list, blank=True, editable=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from helpdesk.accounts.models import Membership, User
@@ -40,7 +40,9 @@ def _preview(body: str, author_kind: str = Message.Author.CUSTOMER) -> str:
 
 
 def current_conversation(contact: Contact) -> Conversation | None:
-    return contact.conversations.order_by("-created_at", "-id").first()
+    """The contact's conversation in the widget: its newest one there. Conversations by email
+    never show in a widget (an address typed into a widget proves nothing)."""
+    return contact.conversations.filter(channel=Conversation.Channel.WIDGET).order_by("-created_at", "-id").first()
 
 
 # A contact's "last seen" is written at most this often by its own messages.
@@ -132,6 +134,58 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
     return message
 
 
+def post_customer_email(
+    contact: Contact,
+    body: str,
+    *,
+    conversation: Conversation | None = None,
+    answer: bool = True,
+) -> Message:
+    """A customer's email: into `conversation` (a reply found by its token or headers), or a
+    new conversation by email. Answered like a widget message (the AI, the away reply) unless
+    `answer` is False: an automatic mail, or a sender over its rate, gets no automatic reply."""
+    now = timezone.now()
+    with transaction.atomic():
+        created = conversation is None
+        if conversation is None:
+            conversation = Conversation.objects.create(
+                workspace_id=contact.workspace_id,
+                contact=contact,
+                channel=Conversation.Channel.EMAIL,
+                last_message_at=now,
+                last_customer_message_at=now,
+                last_message_preview=_preview(body),
+            )
+            touched: list[str] = []
+        else:
+            conversation = _locked(conversation)
+            conversation.last_message_at = now
+            conversation.last_customer_message_at = now
+            conversation.last_message_preview = _preview(body)
+            touched = ["last_message_at", "last_customer_message_at", "last_message_preview"]
+            if conversation.status == Conversation.Status.RESOLVED:
+                touched += _reopen(conversation)
+            elif conversation.status in (Conversation.Status.PENDING, Conversation.Status.ON_HOLD):
+                conversation.status = Conversation.Status.OPEN
+                touched.append("status")
+            conversation.save(update_fields=touched)
+        message = Message.objects.create(
+            workspace_id=conversation.workspace_id,
+            conversation=conversation,
+            author_kind=Message.Author.CUSTOMER,
+            body=body,
+            via="" if conversation.channel == Conversation.Channel.EMAIL else Conversation.Channel.EMAIL,
+            created_at=now,
+        )
+        message.conversation = conversation
+        events.message_created(message, notify=True)
+        if "status" in touched:
+            events.conversation_changed(conversation)
+        if answer:
+            _after_customer_message(conversation, message, created, hotpath.facts_for(conversation.workspace_id))
+    return message
+
+
 def _after_customer_message(conversation: Conversation, message: Message, created: bool, facts: hooks.Facts) -> None:
     """Who answers: the hooks first (the AI enqueues its answer, when it is on); a new
     conversation that none of them will answer gets the away reply.
@@ -180,6 +234,8 @@ def post_agent_reply(conversation: Conversation, agent: User, body: str, *, priv
         conversation.save(update_fields=fields)
         message.conversation = conversation
         events.message_created(message)
+        if not private:
+            hooks.team_message(message)
         if {"status", "assignee", "waiting_since"} & set(fields):
             events.conversation_changed(conversation)
     return message
@@ -219,6 +275,8 @@ def _system_note(conversation: Conversation, text: str, *, private: bool = True)
     )
     message.conversation = conversation
     events.message_created(message)
+    if not private:
+        hooks.team_message(message)
     return message
 
 
@@ -312,6 +370,7 @@ def post_ai_reply(conversation: Conversation, trigger_id: int, body: str, source
         conversation.save(update_fields=fields)
         message.conversation = conversation
         events.message_created(message)
+        hooks.team_message(message)
         if "status" in fields:
             events.conversation_changed(conversation)
     return message
@@ -345,6 +404,7 @@ def hand_over(conversation: Conversation, reason: str, text: str) -> Message:
         )
         message.conversation = conversation
         events.message_created(message)
+        hooks.team_message(message)
         _system_note(conversation, f"Handed over to the team: {reason}")
         events.conversation_changed(conversation, notify=f"Handed over: {reason}")
     return message
@@ -390,6 +450,27 @@ def post_away_reply(conversation: Conversation, text: str) -> Message | None:
         if not text or answered:
             return None
         return _system_note(conversation, text, private=False)
+
+
+def mark_seen_by_customer(contact_id: int, message_id: int) -> bool:
+    """The customer's open widget showed messages up to `message_id` of one of their widget
+    conversations. Only ever moves forward; False when the message is not theirs."""
+    conversation_id = (
+        Message.objects.filter(
+            pk=message_id,
+            private=False,
+            conversation__contact_id=contact_id,
+            conversation__channel=Conversation.Channel.WIDGET,
+        )
+        .values_list("conversation_id", flat=True)
+        .first()
+    )
+    if conversation_id is None:
+        return False
+    Conversation.objects.filter(pk=conversation_id).filter(
+        models.Q(customer_seen_id__isnull=True) | models.Q(customer_seen_id__lt=message_id)
+    ).update(customer_seen_id=message_id)
+    return True
 
 
 def mark_seen_by_agent(conversation: Conversation) -> None:

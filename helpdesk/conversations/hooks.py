@@ -10,6 +10,9 @@ Each app registers its hooks in its AppConfig.ready(), before any message arrive
   when it will answer the message (the AI enqueues its answer); the first that does wins.
 - `on_unanswered_conversation(hook)`: a new conversation that no hook will answer, called
   with its id after the commit, once the message's pushes have gone out (the away reply).
+- `on_team_message(hook)`: a public message from the team's side (an agent, the AI, or the
+  system's words to the customer), called inside its transaction with the message (its
+  `conversation` set, row-locked): email sends it on, now or once it has gone unseen.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ CustomerMessageHook = Callable[["Conversation", "Message", bool, Facts], bool]
 _facts: dict[str, str] = {}
 _customer_message: list[CustomerMessageHook] = []
 _unanswered: list[Callable[[int], None]] = []
+_team_message: list[Callable[[Message], None]] = []
 
 
 def add_workspace_fact(name: str, sql: str) -> None:
@@ -45,6 +49,15 @@ def on_customer_message(hook: CustomerMessageHook) -> None:
 
 def on_unanswered_conversation(hook: Callable[[int], None]) -> None:
     _unanswered.append(hook)
+
+
+def on_team_message(hook: Callable[[Message], None]) -> None:
+    _team_message.append(hook)
+
+
+def team_message(message: Message) -> None:
+    for hook in _team_message:
+        hook(message)
 
 
 def customer_message(conversation: Conversation, message: Message, created: bool, facts: Facts) -> bool:

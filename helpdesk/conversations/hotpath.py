@@ -9,7 +9,7 @@ ORM does. Everything else in the product uses the ORM; a change to the Conversat
 or Message models flows in here by itself (tests/conversations/test_hotpath.py reads back
 what was saved through the ORM and compares it field by field).
 
-- `current_for_post`: the contact's current conversation, row-locked, with its contact, the
+- `current_for_post`: the contact's current conversation in the widget, row-locked, with its contact, the
   message already saved under the post's `client_id` (if any) and the workspace facts that
   other apps registered (helpdesk.conversations.hooks), in one statement.
 - `locked_contact_and_current`: a first message's path: the contact row-locked, then under
@@ -56,7 +56,7 @@ def _current_sql() -> tuple[str, list[Field], list[Field], list[str]]:
               WHERE m."conversation_id" = cv."id" AND m."client_id" = %(client_id)s LIMIT 1) AS saved_id
         FROM "{Conversation._meta.db_table}" cv
         JOIN "{Contact._meta.db_table}" ct ON ct."id" = cv."contact_id"
-        WHERE cv."contact_id" = %(contact_id)s
+        WHERE cv."contact_id" = %(contact_id)s AND cv."channel" = %(widget)s
         ORDER BY cv."created_at" DESC, cv."id" DESC
         LIMIT 1
         FOR UPDATE OF cv"""
@@ -73,11 +73,26 @@ def _locked_contact_sql() -> tuple[str, list[Field], list[str]]:
     return sql, fields, names
 
 
+def facts_for(workspace_id: int) -> hooks.Facts:
+    """The registered workspace facts of one workspace, outside the hot path (email)."""
+    facts = hooks.workspace_facts()
+    if not facts:
+        return {}
+    columns = ", ".join(sql.format(workspace_id="%(workspace_id)s") for sql in facts.values())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns}", {"workspace_id": workspace_id})
+        return dict(zip(facts, cursor.fetchone()))
+
+
+def _params(contact_id: int, client_id: str | None) -> dict:
+    return {"contact_id": contact_id, "client_id": client_id, "widget": Conversation.Channel.WIDGET}
+
+
 def current_for_post(contact_id: int, client_id: str | None) -> Current | None:
     """The contact's current conversation (None if it has none yet), row-locked as every
     writer of a conversation locks it."""
     with connection.cursor() as cursor:
-        cursor.execute(_current_sql()[0], {"contact_id": contact_id, "client_id": client_id})
+        cursor.execute(_current_sql()[0], _params(contact_id, client_id))
         return _current_from_row(cursor.fetchone())
 
 
@@ -88,7 +103,7 @@ def locked_contact_and_current(contact_id: int, client_id: str | None) -> tuple[
     opened by whoever held the lock before."""
     lock_sql, fields, names = _locked_contact_sql()
     with connection.cursor() as cursor:
-        cursor.execute(f"{lock_sql};\n{_current_sql()[0]}", {"contact_id": contact_id, "client_id": client_id})
+        cursor.execute(f"{lock_sql};\n{_current_sql()[0]}", _params(contact_id, client_id))
         row = cursor.fetchone()
         cursor.nextset()
         current = cursor.fetchone()

@@ -30,12 +30,23 @@ def start_visitor(workspace: Workspace, *, page_url: str = "") -> tuple[Visitor,
     return visitor, raw
 
 
+def start_visitor_for_contact(contact: Contact) -> tuple[Visitor, str]:
+    """A new browser of an existing contact (a resume link opened on another device)."""
+    raw = "vt_" + secrets.token_urlsafe(32)
+    visitor = Visitor.objects.create(workspace_id=contact.workspace_id, contact=contact, token_hash=hash_token(raw))
+    return visitor, raw
+
+
 def visitor_for_token(workspace: Workspace, raw: str | None) -> Visitor | None:
     if not raw or len(raw) > 100:
         return None
     return (
         Visitor.objects.select_related("contact")
-        .annotate(has_conversation=Exists(Conversation.objects.filter(contact_id=OuterRef("contact_id"))))
+        .annotate(
+            has_conversation=Exists(
+                Conversation.objects.filter(contact_id=OuterRef("contact_id"), channel=Conversation.Channel.WIDGET)
+            )
+        )
         .filter(workspace=workspace, token_hash=hash_token(raw))
         .first()
     )

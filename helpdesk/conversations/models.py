@@ -91,6 +91,7 @@ class Conversation(models.Model):
 
     class Channel(models.TextChoices):
         WIDGET = "widget", "Chat widget"
+        EMAIL = "email", "Email"
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="conversations")
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.WIDGET)
@@ -122,6 +123,9 @@ class Conversation(models.Model):
     last_message_at = models.DateTimeField(default=timezone.now)
     last_customer_message_at = models.DateTimeField(null=True, blank=True)
     agent_last_seen_at = models.DateTimeField(null=True, blank=True)
+    # The newest message the customer has seen in an open widget (the widget says so): what
+    # is newer and from the team is emailed to them after a while (helpdesk.mail.continuity).
+    customer_seen_id = models.BigIntegerField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     last_message_preview = models.CharField(max_length=200, blank=True)
 
@@ -236,6 +240,9 @@ class Message(models.Model):
     body = models.TextField()
     private = models.BooleanField(default=False)
     client_id = models.CharField(max_length=64, null=True, blank=True)
+    # How a customer's message came when not by the conversation's own channel (a widget
+    # conversation answered by email): "email", or blank.
+    via = models.CharField(max_length=10, blank=True)
     sources = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     search = models.GeneratedField(

@@ -16,6 +16,7 @@ urlpatterns = [
     path("c/<int:pk>/hand-back", views.hand_back, name="hand_back"),
     path("presence", views.set_presence, name="presence"),
     path("notifications", views.set_notifications, name="notifications"),
+    path("notifications/email", views.set_email_notifications, name="email_notifications"),
     path("canned", views.canned_responses, name="canned"),
     path("notices/ai-mode/dismiss", views.dismiss_ai_notice, name="dismiss_ai_notice"),
 ]

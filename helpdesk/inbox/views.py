@@ -227,6 +227,15 @@ def set_notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+def set_email_notifications(request: AuthenticatedHttpRequest) -> HttpResponse:
+    access.agent(request)
+    request.user.email_notifications = request.POST.get("enabled") == "1"
+    request.user.save(update_fields=["email_notifications"])
+    return render(request, "inbox/index.html#email-notifications", {"me": request.user})
+
+
+@login_required
+@require_POST
 def dismiss_ai_notice(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Hide the notice of the AI's current mode for this person, until the mode's reason changes."""
     membership = access.admin(request)

@@ -2,7 +2,8 @@
 
 Every route takes REQUEST_BODY_MAX_BYTES (JSON, forms, sign-in), except views marked with
 `@accepts_upload`, which take the upload limit: KNOWLEDGE_DOCUMENT_MAX_BYTES plus room for the
-multipart envelope (the other fields, boundaries and part headers).
+multipart envelope (the other fields, boundaries and part headers), and views marked with
+`@accepts_mail` (email providers' inbound webhooks), which take a mail of INBOUND_EMAIL_MAX_BYTES.
 
 Two layers enforce the same limits:
 - daphne's own request handling (helpdesk.lib.daphne_limits, installed by helpdesk/asgi.py).
@@ -34,6 +35,17 @@ def accepts_upload(view: Callable) -> Callable:
     return view
 
 
+def accepts_mail(view: Callable) -> Callable:
+    """Mark a view that takes a whole email in its body (a provider's inbound webhook)."""
+    view.accepts_mail = True  # type: ignore[attr-defined]
+    return view
+
+
+def mail_limit() -> int:
+    """A mail of INBOUND_EMAIL_MAX_BYTES, as a form field (escaped, at most twice its size)."""
+    return max(2 * settings.INBOUND_EMAIL_MAX_BYTES + UPLOAD_ENVELOPE_BYTES, settings.REQUEST_BODY_MAX_BYTES)
+
+
 def upload_limit() -> int:
     return max(settings.KNOWLEDGE_DOCUMENT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES, settings.REQUEST_BODY_MAX_BYTES)
 
@@ -48,6 +60,8 @@ def limit_for(path: str | None) -> int:
         return settings.REQUEST_BODY_MAX_BYTES
     if getattr(match.func, "accepts_upload", False):
         return upload_limit()
+    if getattr(match.func, "accepts_mail", False):
+        return mail_limit()
     return settings.REQUEST_BODY_MAX_BYTES
 
 

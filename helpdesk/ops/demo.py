@@ -14,6 +14,8 @@ from django.db import transaction
 from helpdesk.accounts.models import Membership, User
 from helpdesk.knowledge import actions as knowledge
 from helpdesk.knowledge.models import FAQ, Article
+from helpdesk.mail import addresses
+from helpdesk.mail.models import ensure_settings
 from helpdesk.widget.embed import snippet
 from helpdesk.workspace.models import Workspace
 
@@ -107,6 +109,11 @@ def _seed_knowledge(workspace: Workspace) -> None:
         knowledge.create_article(workspace, title=title, body=body)
     for question, answer in DEMO_FAQS:
         knowledge.create_faq(workspace, question=question, answer=answer)
+
+
+def support_address(workspace: Workspace) -> str:
+    """The demo workspace's email address, for `make run`'s "Email in:" line."""
+    return addresses.support_address(ensure_settings(workspace))
 
 
 def host_page(workspace: Workspace, server: str) -> str:

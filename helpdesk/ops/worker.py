@@ -46,6 +46,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from helpdesk.accounts import presence
 from helpdesk.ai import agent, provider  # noqa: F401
 from helpdesk.knowledge import embeddings, retrieval  # noqa: F401
+from helpdesk.mail import imap, notifications
 
 logger = logging.getLogger("helpdesk.worker")
 
@@ -103,6 +104,9 @@ class Worker(BaseWorker):
         self._sweep_lock = threading.Lock()
         threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True).start()
         threading.Thread(target=self._sweep_presence_forever, name="presence", daemon=True).start()
+        # The workspaces' mailboxes, each watched by one worker of all (helpdesk.mail.imap).
+        threading.Thread(target=imap.watch_forever, args=(threading.Event(),), name="mailboxes", daemon=True).start()
+        threading.Thread(target=self._notify_agents_forever, name="agent-emails", daemon=True).start()
         if settings.EMBEDDING_PROVIDER == "local":
             try:
                 embeddings.embed_query("warm-up")  # loads the local model (seconds) before any customer waits
@@ -164,6 +168,17 @@ class Worker(BaseWorker):
                 logger.exception("presence sweep failed")
             finally:
                 connections.close_all()  # this thread's own: back to the pool until the next sweep
+
+    def _notify_agents_forever(self) -> None:
+        # Agents away from the inbox: an email of what waits for them (helpdesk.mail.notifications).
+        while True:
+            time.sleep(settings.NOTIFY_SWEEP_SECONDS)
+            try:
+                notifications.sweep()
+            except Exception:
+                logger.exception("agent notification sweep failed")
+            finally:
+                connections.close_all()
 
     def housekeeping(self) -> None:
         """The recovery sweep, every SWEEP_SECONDS, by whichever loop comes first."""

@@ -6,6 +6,7 @@ Frames from clients are small JSON objects with a "type":
   ping    {}                        presence heartbeat (inbox)
   message {"body", "client_id", "page_url"}   a visitor's message (widget; the push of the
                                     saved message is the acknowledgement)
+  seen    {"id": <message id>}      the open widget showed the visitor messages up to this one
 Anything else (binary, malformed or too deeply nested JSON, an unknown type, bad fields), an
 oversized frame, or frames faster than a person could cause, close the socket with a 4xxx code
 of helpdesk.realtime.codes and one warning in the log.
@@ -197,6 +198,12 @@ class WidgetConsumer(_Base):
     async def on_typing(self, frame):
         if not self.typing_too_soon():
             await database_sync_to_async(handlers.visitor_typing)(self.visitor, self.ip)
+
+    async def on_seen(self, frame):
+        message_id = _id(frame.get("id"))
+        if message_id > getattr(self, "seen_id", 0):  # only news reaches the database
+            if await database_sync_to_async(handlers.visitor_seen)(self.visitor, message_id):
+                self.seen_id = message_id
 
     async def on_message(self, frame):
         try:

@@ -97,6 +97,10 @@ def widget_message(visitor: Visitor, body, client_id, page_url, ip: str) -> bool
     return True
 
 
+def visitor_seen(visitor: Visitor, message_id: int) -> bool:
+    return actions.mark_seen_by_customer(visitor.contact_id, message_id)
+
+
 def visitor_typing(visitor: Visitor, ip: str) -> None:
     if not intake.typing_allowed(f"visitor:{visitor.pk}", ip):
         return

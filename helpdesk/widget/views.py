@@ -27,14 +27,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import presence
 from helpdesk.ai import feedback as ai_feedback
-from helpdesk.conversations import identity, intake
-from helpdesk.conversations.models import Message, Visitor
+from helpdesk.conversations import actions, identity, intake
+from helpdesk.conversations.models import Conversation, Message, Visitor
 from helpdesk.knowledge.models import Article, on_channel
 from helpdesk.lib import ratelimit
 from helpdesk.lib.markdown import render_markdown
 from helpdesk.lib.security import policy
 from helpdesk.realtime import handlers
 from helpdesk.widget import options as widget_options
+from helpdesk.widget import resume
 from helpdesk.workspace.models import Workspace
 
 EMBED_JS = Path(settings.BASE_DIR) / "embed" / "embed.js"
@@ -44,9 +45,17 @@ def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
 
 
+def served_loader(source: bytes) -> bytes:
+    """The loader as served: its lines without their indentation, and without the lines that
+    are only a comment (for the file's readers), which keeps it under 2 KB gzipped. Nothing
+    else changes (no line is joined to another): the file has no multi-line string."""
+    lines = (line.strip() for line in source.split(b"\n"))
+    return b"\n".join(line for line in lines if line and not line.startswith(b"//"))
+
+
 @cache
 def _embed_bytes(mtime: float) -> tuple[bytes, bytes]:
-    raw = EMBED_JS.read_bytes()
+    raw = served_loader(EMBED_JS.read_bytes())
     return raw, gzip.compress(raw, 9)
 
 
@@ -69,6 +78,20 @@ def _workspace(token: str | None) -> Workspace | None:
     return Workspace.objects.filter(public_token=token, widget_enabled=True).first()
 
 
+def _chat_page(request: HttpRequest, workspace: Workspace, parent: str | None, resume_code: str = "") -> HttpResponse:
+    context = {
+        "workspace": workspace,
+        "options": widget_options.resolve(workspace, request.GET),
+        "parent_origin": parent or "",
+        **presence.widget_state(workspace),
+        "max_length": settings.WIDGET_MESSAGE_MAX_LENGTH,
+        "poll_seconds": settings.WIDGET_POLL_SECONDS,
+        "preview": request.GET.get("preview") == "1",
+        "resume_code": resume_code,
+    }
+    return render(request, "widget/chat.html", context)
+
+
 @xframe_options_exempt
 @gzip_page  # no secret in this page for BREACH to find: the widget token is public
 @require_GET
@@ -80,19 +103,77 @@ def chat(request: HttpRequest) -> HttpResponse:
     if request.GET.get("parentOrigin") and parent is None:
         response = render(request, "widget/unavailable.html", status=403)
     else:
-        context = {
-            "workspace": workspace,
-            "options": widget_options.resolve(workspace, request.GET),
-            "parent_origin": parent or "",
-            **presence.widget_state(workspace),
-            "max_length": settings.WIDGET_MESSAGE_MAX_LENGTH,
-            "poll_seconds": settings.WIDGET_POLL_SECONDS,
-            "preview": request.GET.get("preview") == "1",
-        }
-        response = render(request, "widget/chat.html", context)
+        code = request.GET.get("resume", "")
+        response = _chat_page(request, workspace, parent, code if len(code) <= 300 else "")
     response["Content-Security-Policy"] = policy(widget_options.frame_ancestors(workspace))
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+def resume_page(request: HttpRequest, code: str) -> HttpResponse:
+    """The hosted chat page of a resume link (an email's "Continue the conversation" when the
+    visitor's page cannot be linked): the widget, full page, which opens the conversation."""
+    workspace = None
+    found = resume.read_code(code)
+    if found is not None:
+        conversation = Conversation.objects.select_related("workspace").filter(pk=found[0]).first()
+        if conversation is not None and conversation.contact_id == found[1] and conversation.workspace.widget_enabled:
+            workspace = conversation.workspace
+    if workspace is None:
+        expired = resume.expired_workspace(code)
+        if expired is None or not expired.widget_enabled:
+            return render(request, "widget/unavailable.html", status=404)
+        workspace = expired  # the page all the same, where the widget says the link has expired
+    response = _chat_page(request, workspace, None, code)
+    response["Content-Security-Policy"] = policy("'none'")
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@csrf_exempt
+@require_POST
+def open_resume_link(request: HttpRequest) -> JsonResponse:
+    """The widget opens a resume link: this browser becomes the conversation's contact's (a
+    new visitor token, unless it is theirs already) and shows that conversation."""
+    workspace, visitor = _visitor(request)
+    if workspace is None:
+        return _error("This chat is not available.", 404)
+    if _ip_limited(request):
+        return _error("Too many requests. Please wait a minute and try again.", 429)
+    found = resume.read_code(request.POST.get("code") or "")
+    if found is None:
+        return _error("This link has expired. You can write to us again here.", 410)
+    conversation = Conversation.objects.select_related("contact").filter(pk=found[0], workspace=workspace).first()
+    if conversation is None or conversation.contact_id != found[1]:
+        return _error("This link has expired. You can write to us again here.", 410)
+    if visitor is not None and visitor.contact_id == conversation.contact_id:
+        return JsonResponse({"ok": True, "visitor": None})
+    _row, raw = identity.start_visitor_for_contact(conversation.contact)
+    return JsonResponse({"ok": True, "visitor": raw}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def seen(request: HttpRequest) -> JsonResponse:
+    """The open widget showed the visitor their messages up to `id` (over HTTP while the socket
+    is down; the socket's `seen` frame otherwise). What they have seen is not emailed."""
+    _workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor.", 403)
+    refusal = intake.live_refusal(ip=ratelimit.client_ip(request), visitor_id=visitor.pk)
+    if refusal:
+        return _error(refusal.error, refusal.status)
+    try:
+        message_id = int(request.POST.get("id", ""))
+    except ValueError:
+        return _error("id must be a message id.", 400)
+    if not 0 < message_id <= handlers.MAX_ID:
+        return _error("id must be a message id.", 400)
+    if not actions.mark_seen_by_customer(visitor.contact_id, message_id):
+        return _error("No such message.", 404)
+    return JsonResponse({"ok": True})
 
 
 def _visitor(request: HttpRequest) -> tuple[Workspace | None, Visitor | None]:

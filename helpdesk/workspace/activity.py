@@ -209,6 +209,9 @@ def _sentence(action: str, d: dict) -> str:
         "widget.token_regenerated": "made a new widget token (widgets with the old one stopped working)",
         "widget.identity_secret_regenerated": "made a new identity secret (not shown)",
         "ai.updated": "changed the AI settings",
+        "email.address_changed": "changed the workspace's email address",
+        "email.mailbox_saved": "saved the mailbox settings",
+        "email.mailbox_removed": "removed the mailbox",
     }.get(action, f"did {action}")
 
 

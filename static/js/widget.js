@@ -120,10 +120,25 @@
     if (code === hdClose.TOO_MANY) setTimeout(function () { if (!socket) connect(); }, 30000 + Math.random() * 30000);
   });
 
+  // What the visitor has seen: messages shown while the chat is open and the tab in view. The
+  // server emails a reply they have not seen after a while (if it knows their address).
+  var seenSent = 0;
+  function markSeen() {
+    var id = window.hdCursor;
+    if (!isOpen || document.visibilityState !== "visible" || !visitor || id <= seenSent) return;
+    seenSent = id;
+    if (socket) { socket.send(JSON.stringify({ type: "seen", id: id })); return; }
+    var data = new FormData();
+    data.append("id", id);
+    fetch("/chat/api/seen", { method: "POST", headers: headers(), body: data }).catch(function () { seenSent = 0; });
+  }
+  document.addEventListener("visibilitychange", markSeen);
+
   document.addEventListener("hd:message", function (e) {
     var el = e.detail, kind = el.getAttribute("data-kind");
     scrollDown();
     offerEmail();
+    markSeen();
     if (kind === "agent" || kind === "ai") {
       var typing = document.getElementById("typing");
       if (typing) typing.textContent = "";
@@ -350,7 +365,7 @@
 
   function clearThread() {
     messages.querySelectorAll("[data-seq], [data-pending], [data-draft]").forEach(function (m) { m.remove(); });
-    window.hdCursor = 0;
+    window.hdCursor = 0; seenSent = 0;
     unread = 0; toParent({ hd: "unread", count: 0 });
     // Another person now (a reset, or a new identity): their address is asked anew.
     try { localStorage.removeItem(skipKey); } catch (e) { delete memory[skipKey]; }
@@ -371,21 +386,36 @@
   window.addEventListener("message", function (e) {
     if (!cfg.parent || e.origin !== cfg.parent || e.source !== window.parent) return;
     var msg = e.data || {};
-    if (msg.hd === "open") { isOpen = true; unread = 0; toParent({ hd: "unread", count: 0 }); input.focus(); scrollDown(); }
+    if (msg.hd === "open") { isOpen = true; unread = 0; toParent({ hd: "unread", count: 0 }); input.focus(); scrollDown(); markSeen(); }
     else if (msg.hd === "close") { isOpen = false; }
     else if (msg.hd === "layout") { fullScreen = msg.full === true; }
     else if (msg.hd === "identify" && msg.data && typeof msg.data === "object") { identify(msg.data); }
     else if (msg.hd === "reset") { reset(); }
   });
 
+  // A link from an email ("Continue the conversation"): this browser becomes that
+  // conversation's visitor, then starts as usual. An expired link says so, and the chat
+  // carries on as this browser's own.
+  var resumeCode = body.getAttribute("data-resume");
+  function openResumeLink() {
+    var data = new FormData();
+    data.append("code", resumeCode);
+    return fetch("/chat/api/resume", { method: "POST", headers: headers(), body: data }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok) { showNotice(j.error || "This link could not be opened."); return; }
+        if (j.visitor) { visitor = j.visitor; store.set(visitor); }
+      });
+    });
+  }
+
   // Start once htmx has processed the page: history first (if this browser has talked to
   // us before), then the live socket.
   function start() {
-    if (visitor) {
-      catchUp().catch(function () {}).then(connect);
-    } else {
-      ensureVisitor().then(connect).catch(function () { startPolling(); });
-    }
+    var first = resumeCode ? openResumeLink().catch(function () {}) : Promise.resolve();
+    first.then(function () {
+      if (visitor) catchUp().catch(function () {}).then(connect);
+      else ensureVisitor().then(connect).catch(function () { startPolling(); });
+    });
     toParent({ hd: "ready", color: body.getAttribute("data-color"), position: body.getAttribute("data-position") });
   }
   if (body.hasAttribute("data-preview")) { input.disabled = true; return; } // the settings preview: look, do not talk

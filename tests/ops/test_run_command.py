@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -150,7 +151,7 @@ def run():
     tmp = Path(tempfile.mkdtemp(prefix="helpdesk-make-run-"))
     run = Run(tmp)
     try:
-        run.until(lambda: run.line("^Demo site:"), 90)
+        run.until(lambda: run.line("^Email in:"), 90)
         yield run
     finally:
         if run.proc.poll() is None:
@@ -163,8 +164,11 @@ def run():
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def test_run_starts_everything_and_prints_three_lines(run):
-    printed = [line for line in run.lines if line.split(":")[0] in ("Inbox", "Login", "Demo site")]
+DEMO_MAIL = b"From: carol@example.org\r\nSubject: Hello\r\nMessage-ID: <demo-1@example.org>\r\n\r\nIs anyone there?\r\n"
+
+
+def test_run_starts_everything_and_prints_four_lines(run):
+    printed = [line for line in run.lines if line.split(":")[0] in ("Inbox", "Login", "Demo site", "Email in")]
     assert printed[0] == f"Inbox:     {run.base}/inbox/"
     assert printed[1].startswith("Login:     admin@example.com / ")
     password = printed[1].split(" / ", 1)[1]
@@ -172,6 +176,12 @@ def test_run_starts_everything_and_prints_three_lines(run):
     assert printed[2].startswith("Demo site: http://127.0.0.1:")
     demo_url = printed[2].split(" ", 2)[-1].strip()
     assert f":{run.port}/" not in demo_url  # another origin
+    email_in = re.fullmatch(r"Email in:  smtp://127\.0\.0\.1:(\d+)  \(write to (\S+@mail\.localhost)\)", printed[3])
+    assert email_in, printed[3]
+    # A mail to that address becomes a conversation of the demo workspace.
+    with smtplib.SMTP("127.0.0.1", int(email_in.group(1)), timeout=10) as smtp:
+        assert smtp.sendmail("carol@example.org", [email_in.group(2)], DEMO_MAIL) == {}
+    assert run.sql("SELECT count(*) FROM conversations_conversation WHERE channel = 'email'")[0] == 1
 
     with urllib.request.urlopen(demo_url, timeout=5) as r:
         page = r.read().decode()

@@ -523,3 +523,29 @@ def test_pushes_reach_an_agent_while_the_database_thread_is_busy(workspace, agen
         return received
 
     assert run(scenario) == "<p>pushed</p>"
+
+
+def test_a_seen_frame_marks_what_the_visitor_saw_and_only_their_own(workspace, agent, visitor):
+    v, raw = visitor
+    conversation = actions.post_customer_message(v, "hi").conversation
+    reply = actions.post_agent_reply(conversation, agent, "hello")
+    other, _other_raw = identity.start_visitor(workspace)
+    foreign = actions.post_customer_message(other, "not yours")
+
+    async def scenario():
+        comm = widget_socket(workspace, raw)
+        await comm.connect()
+        await comm.send_to(text_data=json.dumps({"type": "seen", "id": foreign.pk}))
+        await comm.send_to(text_data=json.dumps({"type": "seen", "id": reply.pk}))
+        await wait_for_async(
+            lambda: database_sync_to_async(
+                lambda: type(conversation).objects.get(pk=conversation.pk).customer_seen_id
+            )()
+        )
+        await comm.disconnect()
+
+    run(scenario)
+    conversation.refresh_from_db()
+    foreign.conversation.refresh_from_db()
+    assert conversation.customer_seen_id == reply.pk
+    assert foreign.conversation.customer_seen_id is None

@@ -47,6 +47,10 @@ BAD_WIDGET_FRAMES = {
     "body not text": frame("message", body=["not", "text"], client_id=CLIENT_ID),
     "client id not a uuid": frame("message", body="hi", client_id="not-a-uuid"),
     "no client id": frame("message", body="hi"),
+    "seen without an id": frame("seen"),
+    "seen id not a number": frame("seen", id="latest"),
+    "seen id negative": frame("seen", id=-5),
+    "seen id past bigint": frame("seen", id=2**64),
 }
 EXPECTED = {
     "binary": codes.BAD_FRAME,

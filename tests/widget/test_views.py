@@ -15,6 +15,7 @@ from helpdesk.conversations import actions, identity
 from helpdesk.conversations.models import Contact, Message, Visitor
 from helpdesk.lib import ratelimit
 from helpdesk.lib.tokens import hash_token
+from helpdesk.widget.views import served_loader
 from tests.conftest import widget_headers
 
 CHAT = reverse("widget:chat")
@@ -537,13 +538,17 @@ def test_it_serves_the_loader_script(client):
     assert "Content-Encoding" not in response
     assert response["Vary"] == "Accept-Encoding"
     assert response["Access-Control-Allow-Origin"] == "*"
-    assert response.content == (settings.BASE_DIR / "embed" / "embed.js").read_bytes()
+    source = (settings.BASE_DIR / "embed" / "embed.js").read_bytes()
+    assert response.content == served_loader(source)
+    # The file as written, only without indentation and comment lines.
+    kept = [line.strip() for line in source.decode().splitlines() if line.strip() and not line.strip().startswith("//")]
+    assert response.content.decode().split("\n") == kept
 
 
 def test_it_serves_the_loader_script_gzipped_when_asked(client):
     response = client.get(EMBED, HTTP_ACCEPT_ENCODING="gzip, deflate, br")
     assert response["Content-Encoding"] == "gzip"
-    assert gzip.decompress(response.content) == (settings.BASE_DIR / "embed" / "embed.js").read_bytes()
+    assert gzip.decompress(response.content) == served_loader((settings.BASE_DIR / "embed" / "embed.js").read_bytes())
 
 
 def test_the_loader_script_is_under_2_kb_gzipped(client):

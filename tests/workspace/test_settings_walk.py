@@ -15,6 +15,7 @@ from helpdesk.accounts.models import Membership
 from helpdesk.ai.models import AISettings, GuidanceRule
 from helpdesk.canned.models import CannedResponse
 from helpdesk.knowledge.models import FAQ, Article, Document
+from helpdesk.mail.models import InboundEmail, Mailbox, MailSettings
 from helpdesk.team.models import Invitation
 from helpdesk.workspace.models import Activity, Workspace
 from tests.conftest import make_member
@@ -39,7 +40,7 @@ ROUTES = settings_routes()
 
 def test_the_walk_finds_every_settings_area():
     areas = {r.split("/")[1] for r in ROUTES}
-    assert {"widget", "activity", "ai", "knowledge", "team"} <= areas
+    assert {"widget", "activity", "ai", "knowledge", "team", "email"} <= areas
     assert len(ROUTES) >= 30
 
 
@@ -63,6 +64,16 @@ def objects(workspace, owner):
         "invitations": Invitation.objects.create(workspace=workspace, email="new@acme.test", invited_by=owner),
         "members": colleague.memberships.get(),
         "canned": CannedResponse.objects.create(workspace=workspace, shortcut="refund", text="Refunds take 5 days."),
+        "mailbox": Mailbox.objects.create(
+            workspace=workspace,
+            email_address="s@acme.test",
+            host="imap.acme.test",
+            username="s",
+            password_encrypted="x",
+        ),
+        "kept": InboundEmail.objects.create(
+            workspace=workspace, source="smtp", raw=b"Subject: bounce\r\n\r\nx", status=InboundEmail.Status.AUTOMATIC
+        ),
     }
 
 
@@ -99,6 +110,8 @@ def snapshot(workspace: Workspace) -> tuple:
         list(Membership.objects.filter(**mine).values_list("pk", "role", "is_active")),
         list(CannedResponse.objects.filter(**mine).values_list("pk", "shortcut")),
         list(AISettings.objects.filter(**mine).values_list("pk", "api_key_encrypted", "enabled")),
+        list(MailSettings.objects.filter(**mine).values_list("slug")),
+        list(Mailbox.objects.filter(**mine).values_list("host", "username", "password_encrypted", "enabled")),
     )
 
 

@@ -68,13 +68,22 @@ def _serve_demo(port: int, page: str) -> _DemoSite:
     return server
 
 
-def processes(host: str, port: int) -> list[tuple[str, list[str]]]:
+def processes(host: str, port: int, mail_port: int) -> list[tuple[str, list[str]]]:
     """The Procfile's processes that `make run` starts and keeps running: (name, argv)."""
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
     return [
         ("web", [sys.executable, "-m", "daphne", "-b", host, "-p", str(port), "helpdesk.asgi:application"]),
         ("worker", [*manage, "db_worker", "--no-reload", "--no-startup-delay"]),
+        ("mail", [*manage, "inbound_smtp", "--host", settings.INBOUND_SMTP_HOST, "--port", str(mail_port)]),
     ]
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _services() -> list[Service]:
@@ -129,6 +138,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The links in emails lead here unless the operator says otherwise.
+        self.env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
         supervisor = Supervisor(spawn=self._spawn, say=self._say)
         demo_site = None
         try:
@@ -141,9 +152,16 @@ class Command(BaseCommand):
             server = f"http://127.0.0.1:{port}"
             demo_port = _free_port(port + 1 if port < 65535 else 0)
             demo_site = _serve_demo(demo_port, demo.host_page(workspace, server))
-            supervisor.children = [Child(name, argv) for name, argv in processes(host, port)]
+            mail_port = _free_port(settings.INBOUND_SMTP_PORT)
+            supervisor.children = [Child(name, argv) for name, argv in processes(host, port, mail_port)]
             supervisor.services = _services()
-            ready = [f"Inbox:     {server}/inbox/", f"Login:     {login}", f"Demo site: http://127.0.0.1:{demo_port}/"]
+            ready = [
+                f"Inbox:     {server}/inbox/",
+                f"Login:     {login}",
+                f"Demo site: http://127.0.0.1:{demo_port}/",
+                f"Email in:  smtp://{settings.INBOUND_SMTP_HOST}:{mail_port}  (write to {demo.support_address(workspace)})",
+            ]
+            self.mail = (settings.INBOUND_SMTP_HOST, mail_port)
             self._supervise(supervisor, f"{server}/healthz", ready)
         finally:
             self._stop_children(supervisor.children)
@@ -158,7 +176,7 @@ class Command(BaseCommand):
         while not self.stopping:
             now = time.monotonic()
             supervisor.tick(now)
-            if supervisor.starting and _answers(healthz):
+            if supervisor.starting and _answers(healthz) and _listening(*self.mail):
                 supervisor.starting = False
                 for line in ready_lines:
                     self.stdout.write(line)
