@@ -333,6 +333,33 @@ AGENT_ONLINE_SECONDS = env_int("AGENT_ONLINE_SECONDS", 90, minimum=10)
 # A new conversation's away reply waits this long (an agent may still pick it up; the worker
 # is not woken at the moment the message is on its way to the inbox).
 AWAY_REPLY_DELAY_SECONDS = env_int("AWAY_REPLY_DELAY_SECONDS", 3, minimum=0)
+# Files visitors, agents and customers' emails attach: the largest, how many on one message,
+# the types taken (by the file's name), and how long a link to one works.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+ATTACHMENT_MAX_FILES = env_int("ATTACHMENT_MAX_FILES", 5, minimum=1)
+ATTACHMENT_TYPES = env_list(
+    "ATTACHMENT_TYPES",
+    [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "text/csv",
+        "application/zip",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+    ],
+)
+# Files attached to one email to a customer, in all; more are named in it, not attached.
+EMAIL_ATTACHMENTS_MAX_BYTES = env_int("EMAIL_ATTACHMENTS_MAX_BYTES", 15 * 1024 * 1024, minimum=0)
+ATTACHMENT_LINK_MAX_AGE_HOURS = env_int("ATTACHMENT_LINK_MAX_AGE_HOURS", 24, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440, minimum=1024)
 
 # ---------------------------------------------------------------- request and message sizes
@@ -365,8 +392,32 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Uploaded files (knowledge documents). Serve them from a private location in production.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 MEDIA_URL = "/media/"
+# Uploaded files (knowledge documents, attachments) go to MEDIA_ROOT, or with STORAGE=s3 to an
+# S3-compatible bucket (django-storages; pip install '.[s3]'): AWS_STORAGE_BUCKET_NAME,
+# AWS_S3_ENDPOINT_URL (MinIO, R2, ...), AWS_S3_REGION_NAME, AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY. Files are never served from the bucket directly.
+STORAGE = env_str("STORAGE", "filesystem")
+if STORAGE not in ("filesystem", "s3"):
+    raise ImproperlyConfigured(f"STORAGE must be filesystem or s3, got {STORAGE!r}")
+_DEFAULT_STORAGE: dict = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if STORAGE == "s3":
+    _DEFAULT_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if not _DEFAULT_STORAGE["OPTIONS"]["bucket_name"]:
+        raise ImproperlyConfigured("STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if COLLECTED_STATIC

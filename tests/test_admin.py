@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from helpdesk.ai.models import AIRun, AISettings
 from helpdesk.conversations.models import Message
+from helpdesk.mail.models import Mailbox
 from helpdesk.workspace import activity
 from helpdesk.workspace.models import Activity
 
@@ -121,3 +122,15 @@ def test_an_operator_made_with_createsuperuser_signs_in_on_the_sign_in_page_and_
     assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/"
     page = client.get("/admin/workspace/workspace/").content.decode()
     assert workspace.name in page
+
+
+def test_a_mailbox_password_never_shows_in_the_admin(superuser_client, workspace):
+    mailbox = Mailbox(workspace=workspace, email_address="s@acme.test", host="imap.acme.test", username="s")
+    mailbox.password = "imap-secret-for-admin-test"
+    mailbox.save()
+    for url in (
+        reverse("admin:mail_mailbox_change", args=[mailbox.pk]),
+        reverse("admin:mail_mailbox_changelist"),
+    ):
+        page = superuser_client.get(url).content.decode()
+        assert "imap-secret-for-admin-test" not in page and mailbox.password_encrypted not in page

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from helpdesk.accounts.models import Membership, User
 from helpdesk.conversations import events, hooks, hotpath
-from helpdesk.conversations.models import Contact, Conversation, Message, Visitor
+from helpdesk.conversations.models import Attachment, Contact, Conversation, Message, Visitor
 from helpdesk.lib import markdown
 from helpdesk.realtime import broadcast
 
@@ -49,7 +49,14 @@ def current_conversation(contact: Contact) -> Conversation | None:
 LAST_SEEN_PRECISION = timedelta(minutes=1)
 
 
-def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None = None, page_url: str = "") -> Message:
+def post_customer_message(
+    visitor: Visitor,
+    body: str,
+    *,
+    client_id: str | None = None,
+    page_url: str = "",
+    files: list[Attachment] | tuple = (),
+) -> Message:
     """Save the customer's message first, then tell everyone. Idempotent on `client_id`.
 
     Every visitor's message takes this path, so the usual case reads what it needs in one
@@ -59,7 +66,7 @@ def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None 
     other are told apart by the unique constraint: the loser sees the winner's message."""
     for attempt in (1, 2):
         try:
-            message = _post_customer_message(visitor, body, client_id, page_url)
+            message = _post_customer_message(visitor, body, client_id, page_url, list(files))
             visitor.has_conversation = True  # type: ignore[attr-defined]  # the annotation of identity.visitor_for_token, kept true
             return message
         except IntegrityError:
@@ -68,7 +75,9 @@ def post_customer_message(visitor: Visitor, body: str, *, client_id: str | None 
     raise AssertionError("unreachable")
 
 
-def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, page_url: str) -> Message:
+def _post_customer_message(
+    visitor: Visitor, body: str, client_id: str | None, page_url: str, files: list[Attachment]
+) -> Message:
     now = timezone.now()
     with transaction.atomic():
         # A visitor known to have no conversation yet (see identity.visitor_for_token) goes
@@ -102,6 +111,7 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
             author_kind=Message.Author.CUSTOMER,
             body=body,
             client_id=client_id or None,
+            attachment_count=len(files),
             created_at=now,
         )
         touched = []
@@ -120,6 +130,7 @@ def _post_customer_message(visitor: Visitor, body: str, client_id: str | None, p
                 conversation.page_url = page_url
                 touched.append("page_url")
         hotpath.save_new_message(message, conversation, touched, new_conversation=created)
+        _attach(message, conversation, files)
         moved = bool(page_url) and page_url != contact.last_page_url
         if moved or contact.last_seen_at is None or now - contact.last_seen_at >= LAST_SEEN_PRECISION:
             contact.last_seen_at = now
@@ -140,6 +151,7 @@ def post_customer_email(
     *,
     conversation: Conversation | None = None,
     answer: bool = True,
+    files: list[Attachment] | tuple = (),
 ) -> Message:
     """A customer's email: into `conversation` (a reply found by its token or headers), or a
     new conversation by email. Answered like a widget message (the AI, the away reply) unless
@@ -175,8 +187,10 @@ def post_customer_email(
             author_kind=Message.Author.CUSTOMER,
             body=body,
             via="" if conversation.channel == Conversation.Channel.EMAIL else Conversation.Channel.EMAIL,
+            attachment_count=len(files),
             created_at=now,
         )
+        _attach(message, conversation, list(files))
         message.conversation = conversation
         events.message_created(message, notify=True)
         if "status" in touched:
@@ -184,6 +198,16 @@ def post_customer_email(
         if answer:
             _after_customer_message(conversation, message, created, hotpath.facts_for(conversation.workspace_id))
     return message
+
+
+def _attach(message: Message, conversation: Conversation, files: list[Attachment]) -> None:
+    """The files go with the (saved) message, and are known to it for its rendering."""
+    if not files:
+        return
+    Attachment.objects.filter(pk__in=[f.pk for f in files]).update(message=message, conversation=conversation)
+    for f in files:
+        f.message, f.conversation = message, conversation
+    message._prefetched_objects_cache = {"attachments": files}  # type: ignore[attr-defined]
 
 
 def _after_customer_message(conversation: Conversation, message: Message, created: bool, facts: hooks.Facts) -> None:
@@ -200,7 +224,9 @@ def _after_customer_message(conversation: Conversation, message: Message, create
     transaction.on_commit(lambda: broadcast.after_sends(job))
 
 
-def post_agent_reply(conversation: Conversation, agent: User, body: str, *, private: bool = False) -> Message:
+def post_agent_reply(
+    conversation: Conversation, agent: User, body: str, *, private: bool = False, files: list[Attachment] | tuple = ()
+) -> Message:
     now = timezone.now()
     with transaction.atomic():
         conversation = _locked(conversation)
@@ -211,8 +237,10 @@ def post_agent_reply(conversation: Conversation, agent: User, body: str, *, priv
             author=agent,
             body=body,
             private=private,
+            attachment_count=len(files),
             created_at=now,
         )
+        _attach(message, conversation, list(files))
         fields = ["agent_last_seen_at"]
         conversation.agent_last_seen_at = now
         if not private:

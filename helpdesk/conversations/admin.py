@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db import models
 
-from helpdesk.conversations.models import Contact, Conversation, ConversationCount, Message, Visitor
+from helpdesk.conversations.models import Attachment, Contact, Conversation, ConversationCount, Message, Visitor
 
 
 class Admin(admin.ModelAdmin):
@@ -74,4 +74,21 @@ class ConversationCountAdmin(Admin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(Admin):
+    """Records: never changed here (a file is served only through the conversation's links)."""
+
+    list_display = ["name", "content_type", "size", "workspace", "conversation", "created_at"]
+    list_filter = ["content_type"]
+    search_fields = ["name"]
+    raw_id_fields = ["workspace", "conversation", "message"]
+    readonly_fields = ["file", "thumbnail", "name", "content_type", "size", "width", "height", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

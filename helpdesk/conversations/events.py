@@ -23,6 +23,14 @@ def message_created(message: Message, *, notify: bool = False) -> None:
         )
 
 
+def contact_changed(contact) -> None:
+    """The contact's address (given, changed or proven): live in every inbox's sidebar."""
+    broadcast.on_commit(
+        groups.agents(contact.workspace_id),
+        lambda: render_to_string("inbox/conversation.html#contact-email-oob", {"contact": contact}),
+    )
+
+
 def controls_context(conversation: Conversation) -> dict:
     """What the status / priority / assignee controls need, the same for every agent."""
     return {

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from helpdesk.conversations import events
 from helpdesk.conversations.models import Contact, Conversation, Visitor
 from helpdesk.lib.tokens import hash_token
 from helpdesk.realtime import broadcast, codes, groups
@@ -97,6 +98,8 @@ def identify(
         if traits:
             contact.traits = {**contact.traits, **traits}
         contact.save()
+        if email and trusted:
+            events.contact_changed(contact)
     return contact
 
 
@@ -116,6 +119,7 @@ def give_email(visitor: Visitor, email: str) -> Contact:
             return contact
         contact.email = email[:254]
         contact.save(update_fields=["email"])
+        events.contact_changed(contact)
     return contact
 
 

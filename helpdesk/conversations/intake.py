@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 
-from helpdesk.conversations import actions
+from helpdesk.conversations import actions, attachments
 from helpdesk.conversations.models import Message, Visitor
 from helpdesk.lib import ratelimit
 
@@ -87,6 +87,39 @@ def post_visitor_message(
     ):
         return TOO_FAST
     return actions.post_customer_message(visitor, body, client_id=client_id or None, page_url=clean_page_url(page_url))
+
+
+def post_visitor_files(
+    visitor: Visitor, body: str, uploads: list[attachments.Incoming], *, client_id: str | None, page_url: str, ip: str
+) -> Message | Refusal:
+    """A visitor's message with files (its text may be empty): checked and counted like a
+    message, then each file checked and stored; none is kept if one is refused."""
+    body = clean_text(body).strip()
+    if not uploads:
+        return Refusal(400, "no_files", "Choose a file first.")
+    if len(uploads) > settings.ATTACHMENT_MAX_FILES:
+        return Refusal(400, "too_many_files", f"Send at most {settings.ATTACHMENT_MAX_FILES} files at once.")
+    limit = settings.WIDGET_MESSAGE_MAX_LENGTH
+    if len(body) > limit:
+        return Refusal(413, "too_long", f"That message is too long (the limit is {limit} characters).")
+    try:
+        client_id = str(uuid.UUID(client_id or ""))
+    except ValueError:
+        return Refusal(400, "bad_client_id", "Bad message id.")
+    if ratelimit.over(
+        ("widget-visitor", str(visitor.pk), settings.WIDGET_RATE_LIMIT_PER_VISITOR),
+        ("widget-ip", ip, settings.WIDGET_RATE_LIMIT_PER_IP),
+    ):
+        return TOO_FAST
+    try:
+        files = attachments.store_all(visitor.workspace_id, uploads)
+    except attachments.Refused as e:
+        return Refusal(400, "file_refused", str(e))
+    message = actions.post_customer_message(
+        visitor, body, client_id=client_id, page_url=clean_page_url(page_url), files=files
+    )
+    attachments.discard_unused(files)  # a retry of a message saved already: its files are the first's
+    return message
 
 
 def live_refusal(*, ip: str | None = None, visitor_id: int | None = None) -> Refusal | None:

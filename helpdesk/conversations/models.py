@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -244,6 +246,9 @@ class Message(models.Model):
     # conversation answered by email): "email", or blank.
     via = models.CharField(max_length=10, blank=True)
     sources = models.JSONField(default=list, blank=True)
+    # How many files came with it: the message's rendering looks for them only when there
+    # are some (most messages have none, and cost no query for it).
+    attachment_count = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     search = models.GeneratedField(
         expression=SearchVector("body", config="simple"), output_field=SearchVectorField(), db_persist=True
@@ -275,3 +280,37 @@ class Message(models.Model):
     def is_markdown(self) -> bool:
         """Agents and the AI write Markdown; customers and the system, plain text."""
         return self.author_kind in MARKDOWN_AUTHORS
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Never the file's own name (nor anything guessable): a random key in the workspace's folder."""
+    return f"attachments/{instance.workspace_id}/{secrets.token_hex(16)}"
+
+
+class Attachment(models.Model):
+    """A file that came with a message (from the widget, the inbox or an email). Served only
+    through signed, expiring links (helpdesk.conversations.attachments), never from its path."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    thumbnail = models.FileField(upload_to=attachment_path, max_length=300, blank=True)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["message", "id"], name="attachment_message")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.thumbnail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -15,10 +16,11 @@ from helpdesk.ai import modes
 from helpdesk.ai import tasks as ai_tasks
 from helpdesk.ai.models import AISettings
 from helpdesk.canned.models import CannedResponse
-from helpdesk.conversations import actions, events
+from helpdesk.conversations import actions, attachments, events
 from helpdesk.conversations.access import conversation_for_agent
 from helpdesk.conversations.models import Conversation
 from helpdesk.inbox import queries
+from helpdesk.lib.bodylimit import accepts_attachments
 from helpdesk.realtime import handlers
 
 THREAD_LIMIT = 200
@@ -57,7 +59,9 @@ def _page_context(request: AuthenticatedHttpRequest, membership: Membership) -> 
 
 
 def _conversation_context(membership: Membership, conversation: Conversation) -> dict:
-    messages = list(conversation.messages.select_related("author", "feedback").order_by("-id")[:THREAD_LIMIT])[::-1]
+    messages = attachments.prefetch(
+        list(conversation.messages.select_related("author", "feedback").order_by("-id")[:THREAD_LIMIT])[::-1]
+    )
     previous = conversation.contact.conversations.exclude(pk=conversation.pk).order_by("-created_at")[:10]
     return {**events.controls_context(conversation), "messages": messages, "previous": previous}
 
@@ -119,6 +123,7 @@ def thread(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return HttpResponse(handlers.inbox_replay(membership, conv.pk, after))
 
 
+@accepts_attachments
 @login_required
 @require_POST
 def reply(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
@@ -126,17 +131,26 @@ def reply(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     conv = conversation_for_agent(membership, pk)
     body = (request.POST.get("body") or "").strip()
     private = request.POST.get("private") == "1"
+    uploads = [attachments.Incoming(f.name or "file", f.read()) for f in request.FILES.getlist("file")]
     error = ""
-    if not body:
+    if not body and not uploads:
         error = "Write a message first."
     elif len(body) > 20000:
         error = "That message is too long (the limit is 20000 characters)."
+    elif len(uploads) > settings.ATTACHMENT_MAX_FILES:
+        error = f"Send at most {settings.ATTACHMENT_MAX_FILES} files at once."
+    files = []
+    if not error and uploads:
+        try:
+            files = attachments.store_all(conv.workspace_id, uploads)
+        except attachments.Refused as e:
+            error = str(e)
     context = {"conversation": conv, "error": error, "private": private}
     if error:
         context["body"] = body
         response = render(request, "inbox/conversation.html#composer", context, status=422)
         return response
-    message = actions.post_agent_reply(conv, request.user, body, private=private)
+    message = actions.post_agent_reply(conv, request.user, body, private=private, files=files)
     html = render_to_string("inbox/conversation.html#composer", context, request=request)
     html += render_to_string("inbox/conversation.html#message-oob", {"message": message, "conversation": conv})
     return HttpResponse(html)

@@ -3,7 +3,8 @@
 Every route takes REQUEST_BODY_MAX_BYTES (JSON, forms, sign-in), except views marked with
 `@accepts_upload`, which take the upload limit: KNOWLEDGE_DOCUMENT_MAX_BYTES plus room for the
 multipart envelope (the other fields, boundaries and part headers), and views marked with
-`@accepts_mail` (email providers' inbound webhooks), which take a mail of INBOUND_EMAIL_MAX_BYTES.
+`@accepts_mail` (email providers' inbound webhooks), which take a mail of INBOUND_EMAIL_MAX_BYTES,
+and views marked with `@accepts_attachments` (a message with its files).
 
 Two layers enforce the same limits:
 - daphne's own request handling (helpdesk.lib.daphne_limits, installed by helpdesk/asgi.py).
@@ -41,6 +42,19 @@ def accepts_mail(view: Callable) -> Callable:
     return view
 
 
+def accepts_attachments(view: Callable) -> Callable:
+    """Mark a view that takes a message with its files (ATTACHMENT_MAX_FILES of ATTACHMENT_MAX_BYTES)."""
+    view.accepts_attachments = True  # type: ignore[attr-defined]
+    return view
+
+
+def attachments_limit() -> int:
+    return max(
+        settings.ATTACHMENT_MAX_FILES * settings.ATTACHMENT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES,
+        settings.REQUEST_BODY_MAX_BYTES,
+    )
+
+
 def mail_limit() -> int:
     """A mail of INBOUND_EMAIL_MAX_BYTES, as a form field (escaped, at most twice its size)."""
     return max(2 * settings.INBOUND_EMAIL_MAX_BYTES + UPLOAD_ENVELOPE_BYTES, settings.REQUEST_BODY_MAX_BYTES)
@@ -62,6 +76,8 @@ def limit_for(path: str | None) -> int:
         return upload_limit()
     if getattr(match.func, "accepts_mail", False):
         return mail_limit()
+    if getattr(match.func, "accepts_attachments", False):
+        return attachments_limit()
     return settings.REQUEST_BODY_MAX_BYTES
 
 

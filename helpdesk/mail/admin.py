@@ -3,7 +3,7 @@ record (read-only): the inbound list is where operators find what could not be p
 
 from django.contrib import admin
 
-from helpdesk.mail.models import EmailThread, InboundEmail, MailSettings, OutboundEmail
+from helpdesk.mail.models import EmailThread, InboundEmail, Mailbox, MailSettings, OutboundEmail
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -19,6 +19,18 @@ class MailSettingsAdmin(admin.ModelAdmin):
     list_display = ["slug", "workspace"]
     search_fields = ["slug", "workspace__name"]
     raw_id_fields = ["workspace"]
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    """The password is never shown (nor its encrypted form); it is set in Settings → Email."""
+
+    list_display = ["workspace", "username", "host", "enabled", "last_checked_at", "last_error"]
+    list_filter = ["enabled", "security"]
+    search_fields = ["workspace__name", "username", "host", "email_address"]
+    raw_id_fields = ["workspace"]
+    exclude = ["password_encrypted"]
+    readonly_fields = ["uid_validity", "last_uid", "last_checked_at", "last_error", "updated_at"]
 
 
 @admin.register(EmailThread)

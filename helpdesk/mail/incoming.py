@@ -32,8 +32,8 @@ from django.conf import settings
 from django.db import transaction
 from mailparser_reply import EmailReplyParser
 
-from helpdesk.conversations import actions
-from helpdesk.conversations.models import Contact, Conversation
+from helpdesk.conversations import actions, attachments, events
+from helpdesk.conversations.models import Attachment, Contact, Conversation
 from helpdesk.lib import ratelimit
 from helpdesk.mail import addresses
 from helpdesk.mail.models import EmailThread, InboundEmail, MailSettings, OutboundEmail
@@ -160,11 +160,26 @@ def reply_text(message: EmailMessage) -> str:
     return text[:MAX_BODY_CHARS]
 
 
-def attachment_names(message: EmailMessage) -> list[str]:
-    names = []
+def _files(workspace: Workspace, message: EmailMessage) -> tuple[list[Attachment], list[str]]:
+    """The mail's attachments stored as the message's files (the types and sizes the widget
+    takes), and why each other one was not (it stays in the original)."""
+    files: list[Attachment] = []
+    not_taken: list[str] = []
     for part in message.iter_attachments():
-        names.append(part.get_filename() or part.get_content_type())
-    return names
+        name = part.get_filename() or "attachment"
+        try:
+            payload = part.get_payload(decode=True)
+        except Exception:  # a broken part: the original keeps it
+            payload = None
+        data = payload if isinstance(payload, bytes) else b""
+        if len(files) >= settings.ATTACHMENT_MAX_FILES:
+            not_taken.append(f"{attachments.clean_name(name)}: more than {settings.ATTACHMENT_MAX_FILES} files")
+            continue
+        try:
+            files.append(attachments.store(workspace.pk, attachments.Incoming(name, data)))
+        except attachments.Refused as e:
+            not_taken.append(str(e))
+    return files, not_taken
 
 
 # ---------------------------------------------------------------- placing
@@ -333,10 +348,11 @@ def _place(record: InboundEmail, parsed: Parsed, envelope_from: str, mailbox: Wo
         "mail-from", parsed.from_address, settings.INBOUND_EMAIL_PER_SENDER_PER_HOUR, 3600
     )
     text = reply_text(parsed.message)
-    attached = attachment_names(parsed.message)
-    if attached:
-        text = (text + "\n\n" if text else "") + "Attached: " + ", ".join(attached[:20])
-    if not text:
+    files, not_taken = _files(workspace, parsed.message)
+    if not_taken:
+        note = "\n".join(f"Not attached (kept with the original email): {why}" for why in not_taken)
+        text = (text + "\n\n" if text else "") + note
+    if not text and not files:
         text = "(an email with no text)"
     if conversation is not None:
         contact = conversation.contact
@@ -344,10 +360,11 @@ def _place(record: InboundEmail, parsed: Parsed, envelope_from: str, mailbox: Wo
             # The visitor answered an email sent to the address they typed: it is theirs.
             contact.email_verified = True
             contact.save(update_fields=["email_verified"])
+            events.contact_changed(contact)
     else:
         contact = _contact_for(workspace, parsed)
     message = actions.post_customer_email(
-        contact, text, conversation=conversation, answer=not automatic and within_rate
+        contact, text, conversation=conversation, answer=not automatic and within_rate, files=files
     )
     if conversation is None:
         EmailThread.objects.create(conversation=message.conversation, subject=parsed.subject)

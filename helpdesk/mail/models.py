@@ -100,6 +100,7 @@ class OutboundEmail(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="outbound_emails")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     messages = models.JSONField(default=list, help_text="The ids of the messages it carried.")
+    files = models.JSONField(default=list, help_text="The ids of the attachments it carries.")
     message_id = models.CharField(max_length=250, unique=True)
     from_header = models.CharField(max_length=400)
     to = models.CharField(max_length=254)

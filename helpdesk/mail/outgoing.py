@@ -19,7 +19,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from helpdesk.conversations.models import Conversation, Message
+from helpdesk.conversations import attachments
+from helpdesk.conversations.models import Attachment, Conversation, Message
 from helpdesk.lib import outbound, ratelimit
 from helpdesk.mail import addresses
 from helpdesk.mail.models import EmailThread, InboundEmail, OutboundEmail, ensure_settings
@@ -159,6 +160,7 @@ def prepare(conversation_id: int, kind: str) -> OutboundEmail | None:
             "expires_days": settings.RESUME_LINK_MAX_AGE_DAYS,
         }
         previous = _header_ids(conversation)
+        files = [f for m in new for f in attachments.of_message(m)]
         email = OutboundEmail.objects.create(
             workspace=workspace,
             conversation=conversation,
@@ -166,6 +168,7 @@ def prepare(conversation_id: int, kind: str) -> OutboundEmail | None:
             to=to,
             subject=_subject(conversation, thread)[:250],
             messages=[m.pk for m in new],
+            files=_attachable(files),
             kind=kind,
             from_header=formataddr(
                 (f"{sender} ({company})" if sender else company, settings.OUTBOUND_EMAIL_FROM or support)
@@ -180,6 +183,18 @@ def prepare(conversation_id: int, kind: str) -> OutboundEmail | None:
         thread.emailed_up_to = new[-1].pk
         thread.save(update_fields=["emailed_up_to"])
     return email
+
+
+def _attachable(files: list[Attachment]) -> list[int]:
+    """The files to attach, in order, up to EMAIL_ATTACHMENTS_MAX_BYTES in all (the others are
+    named in the email and downloaded from the conversation)."""
+    chosen, total = [], 0
+    for f in files:
+        if total + f.size > settings.EMAIL_ATTACHMENTS_MAX_BYTES:
+            continue
+        chosen.append(f.pk)
+        total += f.size
+    return chosen
 
 
 def deliver(email_id: int) -> bool:
@@ -205,6 +220,9 @@ def deliver(email_id: int) -> bool:
         headers=headers,
     )
     message.attach_alternative(email.html, "text/html")
+    for attachment in Attachment.objects.filter(pk__in=email.files).order_by("id"):
+        with attachment.file.open("rb") as stored:
+            message.attach(attachment.name, stored.read(), attachment.content_type)
     try:
         message.send()
     except Exception as e:

@@ -15,7 +15,7 @@ from django.utils.crypto import constant_time_compare
 
 from helpdesk.accounts import access, presence
 from helpdesk.accounts.models import Membership
-from helpdesk.conversations import actions, identity, intake
+from helpdesk.conversations import actions, attachments, identity, intake
 from helpdesk.conversations.models import Contact, Conversation, Message, Visitor
 from helpdesk.realtime import broadcast, codes, groups
 from helpdesk.workspace.models import Workspace
@@ -53,10 +53,12 @@ def widget_visitor(token: str, visitor_token: str, ip: str) -> Visitor | int:
 
 def widget_replay(visitor: Visitor, after: int) -> str:
     """Public messages of the visitor's conversations after the cursor, oldest first."""
-    messages = list(
-        Message.objects.filter(_after(after), conversation__contact_id=visitor.contact_id, private=False)
-        .select_related("author", "workspace")
-        .order_by("id")[:REPLAY_LIMIT]
+    messages = attachments.prefetch(
+        list(
+            Message.objects.filter(_after(after), conversation__contact_id=visitor.contact_id, private=False)
+            .select_related("author", "workspace")
+            .order_by("id")[:REPLAY_LIMIT]
+        )
     )
     return "".join(render_to_string("widget/chat.html#message-oob", {"message": m}) for m in messages)
 
@@ -140,8 +142,12 @@ def inbox_replay(membership: Membership, conversation_id: int, after: int) -> st
     conversation = _conversation(membership, conversation_id)
     if conversation is None:
         return ""
-    messages = list(
-        conversation.messages.filter(_after(after)).select_related("author", "feedback").order_by("id")[:REPLAY_LIMIT]
+    messages = attachments.prefetch(
+        list(
+            conversation.messages.filter(_after(after))
+            .select_related("author", "feedback")
+            .order_by("id")[:REPLAY_LIMIT]
+        )
     )
     return "".join(
         render_to_string("inbox/conversation.html#message-oob", {"message": m, "conversation": conversation})

@@ -16,7 +16,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import cache_control
@@ -27,10 +28,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from helpdesk.accounts import presence
 from helpdesk.ai import feedback as ai_feedback
-from helpdesk.conversations import actions, identity, intake
-from helpdesk.conversations.models import Conversation, Message, Visitor
+from helpdesk.conversations import actions, attachments, identity, intake
+from helpdesk.conversations.models import Attachment, Conversation, Message, Visitor
 from helpdesk.knowledge.models import Article, on_channel
 from helpdesk.lib import ratelimit
+from helpdesk.lib.bodylimit import accepts_attachments
 from helpdesk.lib.markdown import render_markdown
 from helpdesk.lib.security import policy
 from helpdesk.realtime import handlers
@@ -152,6 +154,56 @@ def open_resume_link(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"ok": True, "visitor": None})
     _row, raw = identity.start_visitor_for_contact(conversation.contact)
     return JsonResponse({"ok": True, "visitor": raw}, status=201)
+
+
+@csrf_exempt
+@require_POST
+@accepts_attachments
+def send_files(request: HttpRequest) -> HttpResponse:
+    """A message with files: picked, dropped or pasted into the widget (its text optional)."""
+    _workspace, visitor = _visitor(request)
+    if visitor is None:
+        return _error("Unknown visitor. Reload the chat to start again.", 403)
+    uploads = [attachments.Incoming(f.name or "file", f.read()) for f in request.FILES.getlist("file")]
+    outcome = intake.post_visitor_files(
+        visitor,
+        request.POST.get("body") or "",
+        uploads,
+        client_id=request.POST.get("client_id") or None,
+        page_url=request.POST.get("page_url", ""),
+        ip=ratelimit.client_ip(request),
+    )
+    if isinstance(outcome, intake.Refusal):
+        return _error(outcome.error, outcome.status)
+    return HttpResponse(render_to_string("widget/chat.html#message", {"message": outcome}), status=201)
+
+
+@require_GET
+def attachment(request: HttpRequest, token: str, name: str) -> HttpResponseBase:
+    """A file of a message, by a signed link made for whoever was shown the message (see
+    helpdesk.conversations.attachments). Images inline; anything else downloads."""
+    found = attachments.read_link(token)
+    if found is None:
+        return HttpResponse(
+            "This link has expired. Open the conversation again for a new one.", status=410, content_type="text/plain"
+        )
+    pk, variant = found
+    row = Attachment.objects.filter(pk=pk).first()
+    if row is None or (variant == "t" and not row.thumbnail):
+        raise Http404("No such file")
+    stored = row.thumbnail if variant == "t" else row.file
+    inline = variant == "t" or row.content_type in attachments.IMAGE_FORMATS
+    response = FileResponse(
+        stored.open("rb"),
+        as_attachment=not inline,
+        filename=row.name,
+        content_type="image/png" if variant == "t" else (row.content_type if inline else "application/octet-stream"),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @csrf_exempt

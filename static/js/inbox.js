@@ -336,8 +336,15 @@
     var t = e.target;
     if (t.tagName === "TEXTAREA" && t.closest(".composer") && e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
-      if (t.value.trim()) t.form.requestSubmit();
+      var files = t.form.querySelector("[data-reply-files]");
+      if (t.value.trim() || (files && files.files.length)) t.form.requestSubmit();
     }
+  });
+  // The files chosen for a reply: their count on the Attach button.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!t.matches || !t.matches("[data-reply-files]")) return;
+    t.parentNode.firstChild.textContent = t.files.length ? "Attached: " + t.files.length : "Attach";
   });
   document.addEventListener("input", function (e) {
     var t = e.target;

@@ -277,6 +277,49 @@
     send(id, text, pendingBubble(id, text));
   });
 
+  // Files: picked with the paperclip, dropped on the chat, or pasted. They go with the text
+  // typed so far, over HTTP (a socket frame would carry them badly), in one message.
+  var picker = document.getElementById("composer-files");
+  function sendFiles(list) {
+    var files = Array.prototype.slice.call(list || []);
+    if (!files.length) return;
+    var text = input.value.trim();
+    if (text.length > cfg.max) { showNotice("That message is too long (the limit is " + cfg.max + " characters)."); return; }
+    showNotice("");
+    input.value = "";
+    var id = uuid();
+    var el = pendingBubble(id, (text ? text + " · " : "") + files.map(function (f) { return f.name || "pasted image"; }).join(", "));
+    var data = new FormData();
+    files.forEach(function (f) { data.append("file", f, f.name || "pasted-image.png"); });
+    data.append("body", text);
+    data.append("client_id", id);
+    data.append("page_url", document.referrer || "");
+    ensureVisitor().then(function () {
+      return fetch("/chat/api/files", { method: "POST", headers: headers(), body: data });
+    }).then(function (r) {
+      if (r.status === 201) return r.text().then(function (html) {
+        el.remove();
+        window.hdOwnWrite(function () { swapFragments('<div hx-swap-oob="beforeend:#messages">' + html + "</div>"); });
+      });
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        el.remove(); if (text) input.value = text; showNotice(j.error || "Not sent.");
+      });
+    }).catch(function () { el.remove(); if (text) input.value = text; showNotice("Not sent: connection problem."); });
+  }
+  if (picker) picker.addEventListener("change", function () { sendFiles(picker.files); picker.value = ""; });
+  input.addEventListener("paste", function (e) {
+    var items = (e.clipboardData && e.clipboardData.files) || [];
+    if (items.length) { e.preventDefault(); sendFiles(items); }
+  });
+  body.addEventListener("dragover", function (e) {
+    if (e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types || [], "Files") >= 0) { e.preventDefault(); body.classList.add("dropping"); }
+  });
+  body.addEventListener("dragleave", function (e) { if (e.target === body || !body.contains(e.relatedTarget)) body.classList.remove("dropping"); });
+  body.addEventListener("drop", function (e) {
+    body.classList.remove("dropping");
+    if (e.dataTransfer && e.dataTransfer.files.length) { e.preventDefault(); sendFiles(e.dataTransfer.files); }
+  });
+
   input.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
   });

@@ -12,7 +12,7 @@ import threading
 import pytest
 from django_tasks_db.models import DBTaskResult
 
-from helpdesk.conversations import actions, identity
+from helpdesk.conversations import actions, attachments, identity
 from helpdesk.conversations.models import Conversation
 from helpdesk.mail import tasks
 from helpdesk.mail.models import EmailThread, OutboundEmail
@@ -224,3 +224,15 @@ def test_a_private_page_is_not_fetched(workspace, agent, smtp_sink, host_page, s
     tasks.send_email.call(conversation.pk, CONTINUITY)
     assert "http://localhost:8000/chat/resume/" in smtp_sink.wait(1)[0].part("plain")
     assert _Page.hits == []  # refused by the outbound guard before any request
+
+
+def test_an_agents_files_go_with_the_email(with_address, agent, smtp_sink, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    conversation = actions.post_customer_message(with_address, "The manual, please").conversation
+    files = attachments.store_all(conversation.workspace_id, [attachments.Incoming("manual.pdf", b"%PDF manual")])
+    actions.post_agent_reply(conversation, agent, "Here it is.", files=files)
+    tasks.send_email.call(conversation.pk, CONTINUITY)
+    mail = smtp_sink.wait(1)[0]
+    [part] = list(mail.message.iter_attachments())
+    assert part.get_filename() == "manual.pdf" and part.get_content() == b"%PDF manual"
+    assert "[file: manual.pdf, 11\xa0bytes]" in mail.part("plain")  # filesizeformat's no-break space

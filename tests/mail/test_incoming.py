@@ -242,11 +242,23 @@ def test_an_html_only_mail_becomes_text_without_its_scripts(workspace):
     assert "alert" not in body and "<" not in body
 
 
-def test_attachments_are_named_in_the_message_and_kept_in_the_original(workspace):
-    raw = make_mail(attachments=[("invoice.pdf", b"%PDF-1.4 fake", "application/pdf")])
+def test_attachments_become_the_messages_files_and_others_are_named(workspace, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    raw = make_mail(
+        attachments=[
+            ("invoice.pdf", b"%PDF-1.4 fake", "application/pdf"),
+            ("setup.exe", b"MZ", "application/octet-stream"),
+        ]
+    )
     record = receive(raw, "acme@mail.localhost")
-    assert record.message.body.endswith("Attached: invoice.pdf")
-    assert b"invoice.pdf" in bytes(record.raw)
+    message = record.message
+    [attachment] = message.attachments.all()
+    assert (attachment.name, attachment.file.open("rb").read()) == ("invoice.pdf", b"%PDF-1.4 fake")
+    assert message.attachment_count == 1
+    assert message.body.endswith(
+        "Not attached (kept with the original email): Files like “setup.exe” cannot be sent here."
+    )
+    assert b"setup.exe" in bytes(record.raw)
 
 
 def test_an_oversized_mail_is_refused_before_it_is_kept(workspace, settings):

@@ -12,7 +12,9 @@ from django.urls import reverse
 
 from helpdesk.conversations import identity
 from helpdesk.conversations.models import Contact
+from helpdesk.realtime import groups
 from tests.conftest import widget_headers
+from tests.conversations.test_actions import listen, pushed
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +124,17 @@ def test_agents_see_whether_the_address_is_proved(client, workspace, visitor, ag
     assert "ada@example.com" in page and ">unverified</span>" in page
     Contact.objects.filter(pk=v.contact_id).update(email_verified=True)
     assert ">unverified</span>" not in client.get(f"/inbox/c/{conversation.pk}/").content.decode()
+
+
+def test_an_address_given_in_the_widget_shows_live_in_every_inbox(
+    client, workspace, visitor, django_capture_on_commit_callbacks
+):
+    v, raw = visitor
+    agents = listen(groups.agents(workspace.pk))
+    others = listen(groups.agents(workspace.pk + 1000))
+    with django_capture_on_commit_callbacks(execute=True):
+        give(client, workspace, raw, "ada@example.com")
+    html = pushed(agents)
+    assert f'id="contact-email-{v.contact_id}" hx-swap-oob="true"' in html
+    assert "ada@example.com" in html and "unverified" in html
+    assert pushed(others) == ""
