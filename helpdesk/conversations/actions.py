@@ -207,7 +207,7 @@ def _attach(message: Message, conversation: Conversation, files: list[Attachment
     Attachment.objects.filter(pk__in=[f.pk for f in files]).update(message=message, conversation=conversation)
     for f in files:
         f.message, f.conversation = message, conversation
-    message._prefetched_objects_cache = {"attachments": files}  # type: ignore[attr-defined]
+    message.files_known = files  # type: ignore[attr-defined]  # read by attachments.of_message
 
 
 def _after_customer_message(conversation: Conversation, message: Message, created: bool, facts: hooks.Facts) -> None:

@@ -120,9 +120,9 @@ def of_message(message) -> list[Attachment]:
     """A message's files, without a query when it has none."""
     if not message.attachment_count:
         return []
-    cache = getattr(message, "_prefetched_objects_cache", {})
-    if "attachments" in cache:
-        return list(cache["attachments"])
+    known = getattr(message, "files_known", None)  # set by actions (a new message) and prefetch
+    if known is not None:
+        return list(known)
     return list(message.attachments.order_by("id"))
 
 
@@ -161,8 +161,5 @@ def prefetch(messages: list) -> list:
         for attachment in Attachment.objects.filter(message__in=with_files).order_by("id"):
             by_message.setdefault(attachment.message_id or 0, []).append(attachment)
         for m in with_files:
-            m._prefetched_objects_cache = {
-                **getattr(m, "_prefetched_objects_cache", {}),
-                "attachments": by_message.get(m.pk, []),
-            }
+            m.files_known = by_message.get(m.pk, [])
     return messages

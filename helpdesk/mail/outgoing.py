@@ -158,6 +158,8 @@ def prepare(conversation_id: int, kind: str) -> OutboundEmail | None:
             "text_on_color": widget_options.text_color_on(color),
             "company": company,
             "expires_days": settings.RESUME_LINK_MAX_AGE_DAYS,
+            # An address typed into the chat may be someone else's: the email says how it came.
+            "unverified": kind == OutboundEmail.Kind.CONTINUITY and not conversation.contact.email_verified,
         }
         previous = _header_ids(conversation)
         files = [f for m in new for f in attachments.of_message(m)]

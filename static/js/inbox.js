@@ -344,7 +344,7 @@
   document.addEventListener("change", function (e) {
     var t = e.target;
     if (!t.matches || !t.matches("[data-reply-files]")) return;
-    t.parentNode.firstChild.textContent = t.files.length ? "Attached: " + t.files.length : "Attach";
+    t.nextElementSibling.textContent = t.files.length ? "Attached: " + t.files.length : "Attach";
   });
   document.addEventListener("input", function (e) {
     var t = e.target;

@@ -63,6 +63,7 @@ def test_an_unseen_reply_is_emailed_after_the_delay_with_a_link_back(
     [link] = re.findall(r"Continue the conversation: (\S+)", text)
     assert link.startswith("http://localhost:8000/chat/resume/")
     assert resume.read_code(link.rsplit("/", 1)[1]) == (conversation.pk, conversation.contact_id)
+    assert "this address was given in the chat with Acme. If that was not you, ignore it" in text
     assert thread.emailed_up_to == reply.pk
     assert OutboundEmail.objects.get().sent_at is not None
 

@@ -51,6 +51,9 @@ def test_an_agent_sees_the_original_sanitized_with_remote_images_blocked(agent_c
 def test_the_inbox_marks_a_message_that_came_by_email(agent_client, mailed):
     page = agent_client.get(reverse("inbox:conversation", args=[mailed.conversation_id])).content.decode()
     assert f'href="{reverse("mail:original", args=[mailed.message_id])}" data-original>by email' in page
+    assert f"#{mailed.conversation_id} · Email" in page  # the header says the channel
+    listing = agent_client.get(reverse("inbox:index")).content.decode()
+    assert 'data-channel="email">Email</span>' in listing
 
 
 def test_outsiders_never_see_a_mail(client, outsider, agent, mailed, conversation):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import time
 
 import pytest
@@ -75,3 +76,27 @@ def test_a_mail_over_the_limit_is_kept_as_refused_with_its_headers(client, works
     record = InboundEmail.objects.get()
     assert record.status == InboundEmail.Status.REFUSED and "larger than INBOUND_EMAIL_MAX_BYTES" in record.reason
     assert record.subject == "Where is my order?" and record.workspace == workspace
+
+
+def test_a_postmark_inbound_post_becomes_a_conversation(client, workspace, configured):
+    """Postmark's inbound JSON, as parsed fields (no raw mail): Return-Path first in Headers."""
+    payload = {
+        "FromFull": {"Email": "carol@example.org", "Name": "Carol Customer"},
+        "ToFull": [{"Email": "acme@mail.localhost", "Name": ""}],
+        "OriginalRecipient": "acme@mail.localhost",
+        "Subject": "Where is my order?",
+        "MessageID": "22c74902-a0c1-4511-804f-341342852c90",
+        "TextBody": "Hello from Postmark",
+        "Headers": [
+            {"Name": "Return-Path", "Value": "<carol@example.org>"},
+            {"Name": "Message-ID", "Value": "<pm-1@example.org>"},
+        ],
+    }
+    url = reverse("mail_webhooks:postmark")
+    response = client.post(url, json.dumps(payload), content_type="application/json", **auth())
+    assert response.status_code == 200
+    record = InboundEmail.objects.get()
+    assert (record.source, record.status, record.envelope_from) == ("webhook", InboundEmail.Status.PLACED, "carol@example.org")
+    assert record.message.body == "Hello from Postmark" and record.message_id_header == "<pm-1@example.org>"
+    assert client.post(url, json.dumps(payload), content_type="application/json").status_code == 400  # no basic auth
+    assert InboundEmail.objects.count() == 1
