@@ -96,7 +96,11 @@ def test_a_postmark_inbound_post_becomes_a_conversation(client, workspace, confi
     response = client.post(url, json.dumps(payload), content_type="application/json", **auth())
     assert response.status_code == 200
     record = InboundEmail.objects.get()
-    assert (record.source, record.status, record.envelope_from) == ("webhook", InboundEmail.Status.PLACED, "carol@example.org")
+    assert (record.source, record.status, record.envelope_from) == (
+        "webhook",
+        InboundEmail.Status.PLACED,
+        "carol@example.org",
+    )
     assert record.message.body == "Hello from Postmark" and record.message_id_header == "<pm-1@example.org>"
     assert client.post(url, json.dumps(payload), content_type="application/json").status_code == 400  # no basic auth
     assert InboundEmail.objects.count() == 1
