@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import connection, models, transaction
+from django.db.models.functions import Upper
 from django.utils import timezone
 
 from helpdesk.conversations import names
@@ -38,7 +39,11 @@ class Contact(models.Model):
                 name="contact_unique_verified_external_id",
             )
         ]
-        indexes = [models.Index(fields=["workspace", "email"])]
+        indexes = [
+            models.Index(fields=["workspace", "email"]),
+            # a mail's sender, found whatever the case of the address (email__iexact)
+            models.Index(Upper("email"), "workspace", name="contact_email_any_case"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

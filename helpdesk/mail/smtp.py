@@ -15,7 +15,7 @@ import logging
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from helpdesk.mail import addresses, incoming
 from helpdesk.mail.models import EmailThread, InboundEmail, MailSettings
@@ -35,8 +35,18 @@ def address_exists(address: str) -> bool:
     return MailSettings.objects.filter(slug=local).exists()
 
 
+def _in_thread(fn, *args):
+    """Run `fn` in a thread of the executor's pool with a connection of the pool, given back
+    at the end: mails are stored side by side (their waits on the database overlap), not one
+    after another in one thread."""
+    try:
+        close_old_connections()
+        return fn(*args)
+    finally:
+        connections.close_all()
+
+
 def _store(raw: bytes, envelope_from: str, recipients: list[str]) -> InboundEmail:
-    close_old_connections()
     return incoming.receive(raw, source=InboundEmail.Source.SMTP, envelope_from=envelope_from, recipients=recipients)
 
 
@@ -48,7 +58,7 @@ class Handler:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return "452 4.5.3 Too many recipients"
         try:
-            exists = await sync_to_async(address_exists)(address)
+            exists = await sync_to_async(_in_thread, thread_sensitive=False)(address_exists, address)
         except Exception:  # the database is down: the sender tries again
             logger.exception("could not look up %s", address)
             return "451 4.3.0 Temporary failure, please try again later"
@@ -62,7 +72,9 @@ class Handler:
         if isinstance(raw, str):
             raw = raw.encode("utf-8", "surrogateescape")
         try:
-            record = await sync_to_async(_store)(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+            record = await sync_to_async(_in_thread, thread_sensitive=False)(
+                _store, raw, envelope.mail_from or "", list(envelope.rcpt_tos)
+            )
         except incoming.TooLarge:
             return "552 5.3.4 Message too big for this server"
         except Exception:

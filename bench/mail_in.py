@@ -10,7 +10,10 @@ there (waited for up to 15 s after the last send); `refused` counts mails the se
 take with 250. The workspace's AI is off (bench/ai_first_token.py measures the AI) and it has
 no away message. Prints one JSON line.
 
-    .venv/bin/python bench/email.py [--mails 1000] [--rate 20]
+    .venv/bin/python bench/mail_in.py [--mails 1000] [--rate 20]
+
+(Not bench/email.py: bench/ is on the path of its scripts, and that name would hide the
+standard library's email package from all of them.)
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "bench": "email",
+                "bench": "mail_in",
                 "rate_per_s": args.rate,
                 "mail_to_inbox": result,
                 "measured": "SMTP connection opened until the agent's inbox websocket has the mail's text",
