@@ -84,9 +84,8 @@ def _last_inbound_id(conversation: Conversation) -> str:
 def page_answers(url: str) -> bool:
     """Does the page still answer (2xx or 3xx)? Asked by the worker, through the outbound guard."""
     try:
-        with outbound.http_client(timeout=5) as client:
-            response = client.get(url, follow_redirects=False)
-            return response.status_code < 400
+        with outbound.http_client(timeout=5, follow_redirects=False) as client, client.stream("GET", url) as response:
+            return response.status_code < 400  # the status alone: the page's body is never read
     except Exception:
         return False
 

@@ -33,7 +33,7 @@ import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.db import close_old_connections, connection, connections
-from django.db.utils import OperationalError
+from django.db.utils import DatabaseError, OperationalError
 from django.dispatch import receiver
 from django.utils import timezone
 from django_tasks.signals import task_enqueued
@@ -254,6 +254,16 @@ class Loop(BaseWorker):
             if self._listener is not None:
                 self._listener.close()
 
+    def run_task_kept(self, task_result: DBTaskResult) -> None:
+        """Run a task; one whose row was deleted while it ran (an operator's cleanup, a test's
+        flush) cannot record its outcome, which is no reason for the loop to stop."""
+        try:
+            self.run_task(task_result)
+        except DatabaseError:
+            if DBTaskResult.objects.filter(pk=task_result.pk).exists():
+                raise
+            logger.warning("task %s was deleted while it ran; its outcome is not recorded", task_result.pk)
+
     def _run(self) -> None:
         while self.process.running:
             close_old_connections()
@@ -273,7 +283,7 @@ class Loop(BaseWorker):
                         raise
                     task_result = None
             if task_result is not None:
-                self.run_task(task_result)
+                self.run_task_kept(task_result)
             elif self.batch:
                 return
             if self.max_tasks is not None and self._run_tasks >= self.max_tasks:

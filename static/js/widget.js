@@ -122,15 +122,16 @@
 
   // What the visitor has seen: messages shown while the chat is open and the tab in view. The
   // server emails a reply they have not seen after a while (if it knows their address).
-  var seenSent = 0;
+  // Only news from the team is reported (the visitor's own messages need no such word).
+  var seenSent = 0, teamNews = true;
   function markSeen() {
     var id = window.hdCursor;
-    if (!isOpen || document.visibilityState !== "visible" || !visitor || id <= seenSent) return;
-    seenSent = id;
+    if (!teamNews || !isOpen || document.visibilityState !== "visible" || !visitor || id <= seenSent) return;
+    seenSent = id; teamNews = false;
     if (socket) { socket.send(JSON.stringify({ type: "seen", id: id })); return; }
     var data = new FormData();
     data.append("id", id);
-    fetch("/chat/api/seen", { method: "POST", headers: headers(), body: data }).catch(function () { seenSent = 0; });
+    fetch("/chat/api/seen", { method: "POST", headers: headers(), body: data }).catch(function () { seenSent = 0; teamNews = true; });
   }
   document.addEventListener("visibilitychange", markSeen);
 
@@ -138,6 +139,7 @@
     var el = e.detail, kind = el.getAttribute("data-kind");
     scrollDown();
     offerEmail();
+    if (kind !== "customer") teamNews = true;
     markSeen();
     if (kind === "agent" || kind === "ai") {
       var typing = document.getElementById("typing");
@@ -408,7 +410,7 @@
 
   function clearThread() {
     messages.querySelectorAll("[data-seq], [data-pending], [data-draft]").forEach(function (m) { m.remove(); });
-    window.hdCursor = 0; seenSent = 0;
+    window.hdCursor = 0; seenSent = 0; teamNews = true;
     unread = 0; toParent({ hd: "unread", count: 0 });
     // Another person now (a reset, or a new identity): their address is asked anew.
     try { localStorage.removeItem(skipKey); } catch (e) { delete memory[skipKey]; }

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
+from django.db import DatabaseError
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -18,7 +19,7 @@ from helpdesk.conversations.tasks import send_away_reply
 from helpdesk.knowledge import actions as knowledge
 from helpdesk.knowledge.models import FAQ, Article, IndexStatus
 from helpdesk.knowledge.tasks import index_faq
-from helpdesk.ops.worker import _heartbeat_key, recover_orphans
+from helpdesk.ops.worker import Loop, _heartbeat_key, recover_orphans
 from tests.knowledge.embedding_stub import EmbeddingStub
 from tests.processes import Stack, stack_env
 from tests.waiting import wait_for
@@ -49,6 +50,42 @@ def test_a_task_of_a_live_worker_is_left_alone(db):
     busy.refresh_from_db()
     fresh.refresh_from_db()
     assert (busy.status, fresh.status) == ("RUNNING", "RUNNING")
+
+
+def _loop() -> Loop:
+    loop = Loop.__new__(Loop)  # only what run_task_kept needs
+    loop.running_task, loop._run_tasks = False, 0
+    return loop
+
+
+@pytest.mark.django_db(transaction=True)  # as the worker runs tasks: outside any transaction
+def test_a_task_whose_row_vanished_while_it_ran_does_not_stop_the_loop(monkeypatch):
+    """As when a test's flush (or an operator) deletes tasks under a running worker: its
+    outcome cannot be saved, and the loop goes on (it used to stop the whole worker)."""
+    task_result = _queued(status="RUNNING", started_at=timezone.now(), worker_ids=["me"])
+    save_outcome = DBTaskResult.set_successful
+
+    def deleted_meanwhile(self, value):
+        DBTaskResult.objects.filter(id=self.id).delete()
+        save_outcome(self, value)  # raises: no row to update
+
+    monkeypatch.setattr(DBTaskResult, "set_successful", deleted_meanwhile)  # then set_failed finds no row either
+    loop = _loop()
+    loop.run_task_kept(task_result)
+    assert not DBTaskResult.objects.filter(id=task_result.id).exists() and loop._run_tasks == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_of_a_task_that_still_exists_still_stops_the_loop(monkeypatch):
+    task_result = _queued(status="RUNNING", started_at=timezone.now(), worker_ids=["me"])
+
+    def down(self, outcome):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(DBTaskResult, "set_successful", down)
+    monkeypatch.setattr(DBTaskResult, "set_failed", down)
+    with pytest.raises(DatabaseError):
+        _loop().run_task_kept(task_result)
 
 
 @pytest.mark.processes
