@@ -20,6 +20,13 @@
   // helpdesk/realtime/codes.py (tests/realtime/test_codes.py keeps them in step).
   window.hdClose = { CLOSED: 4001, FORBIDDEN: 4003, VISITOR_CHANGED: 4005, REAUTHORIZE: 4012, BAD_FRAME: 4400, TOO_BIG: 4413, SIGNED_OUT: 4401, TOO_MANY: 4429 };
   var ownWrite = false;
+  // A dropped socket tries again soon: after 0.25-0.5 s, then twice as long each time, never
+  // more than 4-8 s (the ws extension's own back-off grows to a minute, so a page could wait
+  // that long after a short restart of the server before it caught up).
+  htmx.config.wsReconnectDelay = function (retry) {
+    var cap = Math.min(8000, 500 * Math.pow(2, retry));
+    return cap / 2 + Math.random() * cap / 2;
+  };
 
   // Run `fn` (which swaps the response to one's own write) without moving the cursor.
   window.hdOwnWrite = function (fn) {
