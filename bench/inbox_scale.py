@@ -47,8 +47,9 @@ def grow(workspace_id: int, agent_id: int, start: int, stop: int) -> None:
             """
             WITH new AS (
               INSERT INTO conversations_contact
-                (workspace_id, external_id, verified, name, email, traits, created_at, last_seen_at, last_page_url)
-              SELECT %s, NULL, false, 'Customer ' || n, 'customer' || n || '@example.com', '{}'::jsonb,
+                (workspace_id, external_id, verified, name, email, email_verified, traits, created_at, last_seen_at,
+                 last_page_url)
+              SELECT %s, NULL, false, 'Customer ' || n, 'customer' || n || '@example.com', false, '{}'::jsonb,
                      now() - interval '1 second' * (%s - n) * 60, NULL, ''
               FROM generate_series(%s, %s) AS n
               RETURNING id, email
@@ -82,14 +83,15 @@ def grow(workspace_id: int, agent_id: int, start: int, stop: int) -> None:
         c.execute(
             """
             INSERT INTO conversations_message
-              (workspace_id, conversation_id, author_kind, author_id, body, private, client_id, sources, created_at)
+              (workspace_id, conversation_id, author_kind, author_id, body, private, client_id, via, sources,
+               attachment_count, created_at)
             SELECT %s, b.conversation_id,
                    CASE WHEN m %% 2 = 1 THEN 'customer' ELSE 'agent' END,
                    CASE WHEN m %% 2 = 1 THEN NULL ELSE %s::bigint END,
                    (%s::text[])[1 + (b.n * 7 + m * 13) %% %s] || ' ' || (%s::text[])[1 + (b.n * 3 + m) %% %s]
                      || ' for order ' || b.n || ', message ' || m || ' about '
                      || (%s::text[])[1 + (b.n + m * 11) %% %s] || ' and ' || (%s::text[])[1 + (b.n * 5 + m * 2) %% %s],
-                   false, NULL, '[]'::jsonb,
+                   false, NULL, '', '[]'::jsonb, 0,
                    timestamp with time zone '2025-01-01' + interval '1 minute' * b.n - interval '1 second' * (%s - m)
             FROM bench_ids b, generate_series(1, %s) AS m
             """,
@@ -193,8 +195,10 @@ def main() -> None:
     largest = sites[SIZES[-1]]
     with connection.cursor() as c:
         c.execute(
-            "INSERT INTO conversations_message (workspace_id, conversation_id, author_kind, body, private, sources, created_at)"
-            " SELECT %s, %s, 'customer', 'one more message ' || m, false, '[]'::jsonb, now() FROM generate_series(1, 40) AS m",
+            "INSERT INTO conversations_message"
+            " (workspace_id, conversation_id, author_kind, body, private, via, sources, attachment_count, created_at)"
+            " SELECT %s, %s, 'customer', 'one more message ' || m, false, '', '[]'::jsonb, 0, now()"
+            " FROM generate_series(1, 40) AS m",
             [largest["workspace"].pk, largest["newest"]],
         )
     timed_get(largest["client"], largest["pages"]["conversation"])  # marks the new messages seen
