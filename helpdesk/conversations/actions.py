@@ -116,16 +116,7 @@ def _post_customer_message(
         )
         touched = []
         if not created:
-            conversation.last_message_at = now
-            conversation.last_customer_message_at = now
-            conversation.last_message_preview = _preview(body)
-            touched = ["last_message_at", "last_customer_message_at", "last_message_preview"]
-            # The status says whose turn it is: after the customer writes, the team's.
-            if conversation.status == Conversation.Status.RESOLVED:
-                touched += _reopen(conversation)
-            elif conversation.status in (Conversation.Status.PENDING, Conversation.Status.ON_HOLD):
-                conversation.status = Conversation.Status.OPEN
-                touched.append("status")
+            touched = _customer_wrote(conversation, body, now)
             if page_url and not conversation.page_url:
                 conversation.page_url = page_url
                 touched.append("page_url")
@@ -171,15 +162,7 @@ def post_customer_email(
             touched: list[str] = []
         else:
             conversation = _locked(conversation)
-            conversation.last_message_at = now
-            conversation.last_customer_message_at = now
-            conversation.last_message_preview = _preview(body)
-            touched = ["last_message_at", "last_customer_message_at", "last_message_preview"]
-            if conversation.status == Conversation.Status.RESOLVED:
-                touched += _reopen(conversation)
-            elif conversation.status in (Conversation.Status.PENDING, Conversation.Status.ON_HOLD):
-                conversation.status = Conversation.Status.OPEN
-                touched.append("status")
+            touched = _customer_wrote(conversation, body, now)
             conversation.save(update_fields=touched)
         message = Message.objects.create(
             workspace_id=conversation.workspace_id,
@@ -208,6 +191,21 @@ def _attach(message: Message, conversation: Conversation, files: list[Attachment
     for f in files:
         f.message, f.conversation = message, conversation
     message.files_known = files  # type: ignore[attr-defined]  # read by attachments.of_message
+
+
+def _customer_wrote(conversation: Conversation, body: str, now) -> list[str]:
+    """A customer's new message moves its (locked) conversation; the fields to save. The
+    status says whose turn it is: after the customer writes, the team's."""
+    conversation.last_message_at = now
+    conversation.last_customer_message_at = now
+    conversation.last_message_preview = _preview(body)
+    touched = ["last_message_at", "last_customer_message_at", "last_message_preview"]
+    if conversation.status == Conversation.Status.RESOLVED:
+        touched += _reopen(conversation)
+    elif conversation.status in (Conversation.Status.PENDING, Conversation.Status.ON_HOLD):
+        conversation.status = Conversation.Status.OPEN
+        touched.append("status")
+    return touched
 
 
 def _after_customer_message(conversation: Conversation, message: Message, created: bool, facts: hooks.Facts) -> None:
